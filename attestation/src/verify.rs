@@ -1,0 +1,392 @@
+//! Verification of a bundle, as a checklist of named checks.
+//!
+//! This version checks integrity: the schema, digest formats, the recomputed
+//! `certificateHash`, and (for NexArt bundles that carry their content) the input and
+//! output hashes. Hardware evidence is reported as skipped until the TPM and SNP
+//! verifiers exist.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::digest::Sha256Digest;
+use crate::json::{self, JsonError};
+use crate::record::{self, Bundle, RecordError};
+use crate::canonical;
+
+/// The checks, in the order they are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CheckId {
+    /// Bundle type, version, required fields and their types.
+    Schema,
+    /// Every digest is `sha256:` + 64 lowercase hex.
+    DigestFormat,
+    /// `certificateHash` equals SHA-256 of the canonical hashed fields.
+    CertificateHash,
+    /// Inline `input`/`output` content matches `inputHash`/`outputHash`.
+    Content,
+    /// Hardware evidence binding the record to a TPM quote or SNP report.
+    Evidence,
+}
+
+impl CheckId {
+    /// Human label used in the text checklist.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Schema => "schema",
+            Self::DigestFormat => "digest format",
+            Self::CertificateHash => "certificate hash",
+            Self::Content => "input/output content",
+            Self::Evidence => "hardware evidence",
+        }
+    }
+}
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// The check ran and succeeded.
+    Pass,
+    /// The check ran and failed.
+    Fail,
+    /// The check did not run; the message says why.
+    Skipped,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+            Self::Skipped => "SKIPPED",
+        })
+    }
+}
+
+/// Stable reason codes for machine-readable verdicts. The names follow NexArt's where
+/// the meaning is the same. They never change meaning; new ones may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum Reason {
+    /// The bundle is not a JSON object matching the CER v1 schema.
+    SchemaError,
+    /// `bundleType` is not `cer.ai.execution.v1`.
+    UnsupportedBundleType,
+    /// `version` or `snapshot.protocolVersion` is not one this verifier knows.
+    UnsupportedVersion,
+    /// A digest is not `sha256:` + 64 lowercase hex.
+    InvalidSha256Format,
+    /// The hashed fields have no RFC 8785 canonical form.
+    CanonicalizationError,
+    /// The recomputed certificate hash differs from `certificateHash`.
+    CertificateHashMismatch,
+    /// Inline input content does not hash to `inputHash`.
+    InputHashMismatch,
+    /// Inline output content does not hash to `outputHash`.
+    OutputHashMismatch,
+    /// The record carries no hardware evidence (sealed, not attested).
+    EvidenceAbsent,
+    /// The record carries only hashes of its input and output.
+    ContentAbsent,
+    /// A check could not run because an earlier one failed.
+    NotEvaluated,
+}
+
+impl Reason {
+    /// The stable code, e.g. `CERTIFICATE_HASH_MISMATCH`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SchemaError => "SCHEMA_ERROR",
+            Self::UnsupportedBundleType => "UNSUPPORTED_BUNDLE_TYPE",
+            Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            Self::InvalidSha256Format => "INVALID_SHA256_FORMAT",
+            Self::CanonicalizationError => "CANONICALIZATION_ERROR",
+            Self::CertificateHashMismatch => "CERTIFICATE_HASH_MISMATCH",
+            Self::InputHashMismatch => "INPUT_HASH_MISMATCH",
+            Self::OutputHashMismatch => "OUTPUT_HASH_MISMATCH",
+            Self::EvidenceAbsent => "EVIDENCE_ABSENT",
+            Self::ContentAbsent => "CONTENT_ABSENT",
+            Self::NotEvaluated => "NOT_EVALUATED",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Check {
+    /// Which check.
+    pub check: CheckId,
+    /// Its outcome.
+    pub status: Status,
+    /// Why it failed or was skipped (absent on PASS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// What was checked or what was wrong, for a person.
+    pub message: String,
+}
+
+impl Check {
+    fn pass(check: CheckId, message: impl Into<String>) -> Self {
+        Self {
+            check,
+            status: Status::Pass,
+            reason: None,
+            message: message.into(),
+        }
+    }
+
+    fn fail(check: CheckId, reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            check,
+            status: Status::Fail,
+            reason: Some(reason),
+            message: message.into(),
+        }
+    }
+
+    fn skipped(check: CheckId, reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            check,
+            status: Status::Skipped,
+            reason: Some(reason),
+            message: message.into(),
+        }
+    }
+}
+
+/// The verdict on one bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Verdict {
+    /// True when no check failed.
+    pub valid: bool,
+    /// The `certificateHash` the bundle claims, when it is well-formed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_hash: Option<Sha256Digest>,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// The reason codes of failed checks, in order.
+    pub reasons: Vec<Reason>,
+    /// The parsed bundle, when the schema check passed.
+    #[serde(skip)]
+    pub bundle: Option<Bundle>,
+}
+
+/// Verifies a bundle given as bytes.
+///
+/// Returns `Err` only when the bytes are not a JSON object at all (not a record:
+/// "bad input"); every other problem is a failed check in the verdict.
+pub fn verify_bytes(bytes: &[u8]) -> Result<Verdict, JsonError> {
+    let value = json::parse(bytes)?;
+    if !value.is_object() {
+        return Err(JsonError::Invalid {
+            line: 1,
+            column: 1,
+            message: format!(
+                "expected a JSON object (a CER bundle), found {}",
+                record::json_type(&value)
+            ),
+        });
+    }
+    Ok(verify_value(&value))
+}
+
+/// Verifies a bundle given as a JSON value.
+pub fn verify_value(value: &Value) -> Verdict {
+    let mut checks = Vec::with_capacity(5);
+    let parsed = Bundle::from_value(value);
+
+    // 1. schema and 2. digest format.
+    let (schema, digests) = match &parsed {
+        Ok(_) => (
+            Check::pass(CheckId::Schema, "cer.ai.execution.v1 bundle, version 0.1"),
+            Check::pass(CheckId::DigestFormat, "every digest is sha256:<64 hex>"),
+        ),
+        Err(RecordError::Digest { field, source }) => (
+            Check::pass(CheckId::Schema, "fields present with the right types"),
+            Check::fail(
+                CheckId::DigestFormat,
+                Reason::InvalidSha256Format,
+                format!("{field}: {source}"),
+            ),
+        ),
+        Err(e) => (
+            Check::fail(CheckId::Schema, schema_reason(e), e.to_string()),
+            Check::skipped(CheckId::DigestFormat, Reason::NotEvaluated, "schema check failed"),
+        ),
+    };
+    // A digest error stops the record parse before later fields are checked; re-check
+    // the rest of the schema so a digest error does not hide a schema error.
+    let schema = if schema.status == Status::Pass && parsed.is_err() {
+        schema_after_digest_error(value).unwrap_or(schema)
+    } else {
+        schema
+    };
+    checks.push(schema);
+    checks.push(digests);
+
+    // 3. certificate hash: computed from the raw JSON whenever the claim is readable.
+    let claimed = value
+        .get("certificateHash")
+        .and_then(Value::as_str)
+        .and_then(|s| Sha256Digest::parse(s).ok());
+    checks.push(match (claimed, record::certificate_hash(value)) {
+        (None, _) => Check::skipped(
+            CheckId::CertificateHash,
+            Reason::NotEvaluated,
+            "certificateHash is missing or malformed",
+        ),
+        (Some(_), Err(RecordError::Canonical(e))) => Check::fail(
+            CheckId::CertificateHash,
+            Reason::CanonicalizationError,
+            e.to_string(),
+        ),
+        (Some(_), Err(e)) => Check::skipped(
+            CheckId::CertificateHash,
+            Reason::NotEvaluated,
+            format!("cannot recompute: {e}"),
+        ),
+        (Some(claimed), Ok(computed)) if claimed == computed => Check::pass(
+            CheckId::CertificateHash,
+            format!("recomputed {computed}"),
+        ),
+        (Some(claimed), Ok(computed)) => Check::fail(
+            CheckId::CertificateHash,
+            Reason::CertificateHashMismatch,
+            format!(
+                "the record was changed after sealing: certificateHash is {claimed}, the content hashes to {computed}"
+            ),
+        ),
+    });
+
+    // 4. inline content (NexArt bundles).
+    checks.push(match &parsed {
+        Ok(b) => content_check(b),
+        Err(_) => Check::skipped(CheckId::Content, Reason::NotEvaluated, "schema check failed"),
+    });
+
+    // 5. evidence.
+    checks.push(Check::skipped(
+        CheckId::Evidence,
+        Reason::EvidenceAbsent,
+        "no hardware evidence checked: the record is sealed, not attested",
+    ));
+
+    let reasons: Vec<Reason> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .filter_map(|c| c.reason)
+        .collect();
+    Verdict {
+        valid: reasons.is_empty(),
+        certificate_hash: claimed,
+        checks,
+        reasons,
+        bundle: parsed.ok(),
+    }
+}
+
+fn schema_reason(e: &RecordError) -> Reason {
+    match e {
+        RecordError::UnsupportedBundleType { .. } => Reason::UnsupportedBundleType,
+        RecordError::UnsupportedVersion { .. } => Reason::UnsupportedVersion,
+        RecordError::Digest { .. } => Reason::InvalidSha256Format,
+        RecordError::Canonical(_) => Reason::CanonicalizationError,
+        _ => Reason::SchemaError,
+    }
+}
+
+/// With every malformed digest replaced by a well-formed one, does the schema hold?
+fn schema_after_digest_error(value: &Value) -> Option<Check> {
+    let mut patched = value.clone();
+    let placeholder = Value::String(Sha256Digest::ZERO.to_string());
+    let mut guard = 0u8;
+    loop {
+        match Bundle::from_value(&patched) {
+            Ok(_) => return None,
+            Err(RecordError::Digest { field, .. }) => {
+                guard = guard.checked_add(1)?;
+                *pointer_mut(&mut patched, &field)? = placeholder.clone();
+            }
+            Err(e) => return Some(Check::fail(CheckId::Schema, schema_reason(&e), e.to_string())),
+        }
+    }
+}
+
+/// Resolves a field path like `snapshot.runtime.modelFiles[2].digest`.
+fn pointer_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut cur = value;
+    for part in path.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, Some(rest.strip_suffix(']')?.parse::<usize>().ok()?)),
+            None => (part, None),
+        };
+        cur = cur.get_mut(name)?;
+        if let Some(i) = index {
+            cur = cur.get_mut(i)?;
+        }
+    }
+    Some(cur)
+}
+
+/// NexArt's content rule: a string hashes as its UTF-8 bytes, anything else as its
+/// RFC 8785 canonical form.
+pub fn content_digest(content: &Value) -> Result<Sha256Digest, canonical::CanonicalError> {
+    match content {
+        Value::String(s) => Ok(Sha256Digest::of(s.as_bytes())),
+        other => canonical::digest(other),
+    }
+}
+
+fn content_check(b: &Bundle) -> Check {
+    let s = &b.snapshot;
+    let mut checked = Vec::new();
+    for (name, content, claimed, reason) in [
+        ("input", &s.input, s.input_hash, Reason::InputHashMismatch),
+        ("output", &s.output, s.output_hash, Reason::OutputHashMismatch),
+    ] {
+        let Some(content) = content else { continue };
+        match content_digest(content) {
+            Err(e) => {
+                return Check::fail(
+                    CheckId::Content,
+                    Reason::CanonicalizationError,
+                    format!("snapshot.{name}: {e}"),
+                )
+            }
+            Ok(d) if d != claimed => {
+                return Check::fail(
+                    CheckId::Content,
+                    reason,
+                    format!("snapshot.{name} hashes to {d}, but snapshot.{name}Hash is {claimed}"),
+                )
+            }
+            Ok(_) => checked.push(name),
+        }
+    }
+    if checked.is_empty() {
+        Check::skipped(
+            CheckId::Content,
+            Reason::ContentAbsent,
+            "the record carries hashes of its input and output, not the content",
+        )
+    } else {
+        Check::pass(
+            CheckId::Content,
+            format!("inline {} match their hashes", checked.join(" and ")),
+        )
+    }
+}

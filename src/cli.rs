@@ -1,0 +1,67 @@
+//! Command-line definitions (clap derive) and dispatch. The same definitions produce
+//! `--help`, the shell completions and the man pages.
+
+mod docs;
+mod inspect;
+mod seal;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// What a command concluded; `main` turns it into the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Everything checked is valid, or the command did its job (exit 0).
+    Ok = 0,
+    /// A verification failed (exit 1).
+    Invalid = 1,
+    /// Unreadable or malformed input, or bad usage (exit 2).
+    BadInput = 2,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        ExitCode::from(o as u8)
+    }
+}
+
+/// Certified Execution Records for AI inference runs.
+///
+/// `cer` seals a finished inference run into a Certified Execution Record (CER): a
+/// canonical JSON record of what ran, identified by its certificateHash. Anyone can
+/// verify a record offline with `cer verify`.
+///
+/// Exit status: 0 valid / ok, 1 verification failed, 2 unreadable or malformed input
+/// or bad usage.
+#[derive(Debug, Parser)]
+#[command(name = "cer", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Seal(seal::SealArgs),
+    Verify(verify::VerifyArgs),
+    Inspect(inspect::InspectArgs),
+    #[cfg(feature = "tpm")]
+    Tpm(crate::tpm::TpmArgs),
+    Completions(docs::CompletionsArgs),
+    Man(docs::ManArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Seal(args) => seal::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Tpm(args) => crate::tpm::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
+    }
+}

@@ -1,0 +1,252 @@
+//! Helpers: a temp dir per test, running `cer`, and a private swtpm.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// A test's own directory, removed when the test ends.
+pub struct TestDir {
+    dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::Builder::new().prefix("cerd-test-").tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The result of one `cer` run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().expect("cer was killed by a signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// Asserts the exit code, showing both streams when it differs.
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked") && !self.stderr.contains("RUST_BACKTRACE"),
+            "cer panicked:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts stderr is exactly one `cer: error:` line.
+    #[track_caller]
+    pub fn one_error_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one stderr line, got:\n{}", self.stderr);
+        assert!(lines[0].starts_with("cer: error: "), "{}", lines[0]);
+        lines[0]
+    }
+
+    /// stdout parsed as JSON lines.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap()
+    }
+}
+
+pub fn cer_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cer"));
+    cmd.env_remove("RUST_BACKTRACE").env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `cer ARGS` with no stdin.
+pub fn cer<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Run::from(
+        cer_command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+}
+
+/// Runs `cer ARGS` with `input` on stdin.
+pub fn cer_stdin<I, S>(args: I, input: &[u8]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut child = cer_command()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The child may exit before reading everything (bad input); ignore EPIPE.
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Run::from(out)
+}
+
+pub const HASH_A: &str = "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+pub const HASH_B: &str = "sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+
+/// Seals a record with fixed inputs and returns its JSON text.
+pub fn sealed(extra: &[&str]) -> String {
+    let mut args = vec![
+        "seal",
+        "--provider",
+        "local",
+        "--model",
+        "llama-3-8b",
+        "--input-hash",
+        HASH_A,
+        "--output-hash",
+        HASH_B,
+        "--created-at",
+        "2026-02-12T00:00:00.000Z",
+        "--execution-id",
+        "run-1",
+    ];
+    args.extend_from_slice(extra);
+    cer(&args).expect(0).stdout
+}
+
+/// sha256sum(1) of a file, as `sha256:<hex>`: an independent implementation.
+pub fn sha256sum(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    format!("sha256:{}", text.split_whitespace().next().unwrap())
+}
+
+#[cfg(feature = "tpm")]
+pub use swtpm::Swtpm;
+
+#[cfg(feature = "tpm")]
+mod swtpm {
+    use std::net::{TcpListener, TcpStream};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::TestDir;
+
+    /// A private swtpm on free loopback ports, killed when dropped.
+    pub struct Swtpm {
+        child: Child,
+        pub port: u16,
+        _state: TestDir,
+    }
+
+    impl Swtpm {
+        pub fn start() -> Self {
+            let which = Command::new("sh")
+                .args(["-c", "command -v swtpm"])
+                .output()
+                .unwrap();
+            assert!(
+                which.status.success(),
+                "swtpm is not installed: run the README's first command (scripts/setup) to install it"
+            );
+            for _ in 0..20 {
+                let port = free_port_pair();
+                let state = TestDir::new();
+                let mut child = Command::new("swtpm")
+                    .args(["socket", "--tpm2", "--tpmstate"])
+                    .arg(format!("dir={}", state.root().display()))
+                    .arg("--server")
+                    .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+                    .arg("--ctrl")
+                    .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+                    .args(["--flags", "not-need-init,startup-clear"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        break; // lost the port race; try another pair
+                    }
+                    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        return Self {
+                            child,
+                            port,
+                            _state: state,
+                        };
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!("could not start swtpm on any free port pair");
+        }
+
+        pub fn tcti(&self) -> String {
+            format!("swtpm:host=127.0.0.1,port={}", self.port)
+        }
+    }
+
+    impl Drop for Swtpm {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// A port P such that P and P+1 were both free a moment ago.
+    fn free_port_pair() -> u16 {
+        loop {
+            let l = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+            let port = l.local_addr().unwrap().port();
+            if port < u16::MAX - 1 && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+                return port;
+            }
+        }
+    }
+}
