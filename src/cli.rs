@@ -44,7 +44,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Seal(seal::SealArgs),
+    Seal(Box<seal::SealArgs>),
     Verify(verify::VerifyArgs),
     Inspect(inspect::InspectArgs),
     #[cfg(feature = "tpm")]
@@ -56,7 +56,7 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Seal(args) => seal::run(args),
+        Command::Seal(args) => seal::run(*args),
         Command::Verify(args) => verify::run(args),
         Command::Inspect(args) => inspect::run(args),
         #[cfg(feature = "tpm")]

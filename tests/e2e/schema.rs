@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::util::{cer_stdin, sealed, TestDir};
+use crate::util::{Edit, cer_stdin, sealed, TestDir};
 
 fn validator() -> jsonschema::Validator {
     let text = include_str!("../../docs/cer-bundle.schema.json");
@@ -47,7 +47,7 @@ fn schema_and_verifier_agree_on_invalid_bundles() {
     let v = validator();
     let base: Value = serde_json::from_str(&sealed(&["--binary", "/bin/sh"])).unwrap();
     assert!(v.is_valid(&base));
-    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         ("bundleType", Box::new(|b| b["bundleType"] = json!("x"))),
         ("version", Box::new(|b| b["version"] = json!(1))),
         ("createdAt", Box::new(|b| b["createdAt"] = json!("2026-02-12T00:00:00Z"))),
@@ -88,7 +88,7 @@ fn schema_and_verifier_agree_on_invalid_bundles() {
         );
     }
     // Edits that stay within the schema are schema-valid for both.
-    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         ("extra parameter", Box::new(|b| b["snapshot"]["parameters"]["stop"] = json!(["\n"]))),
         ("unknown snapshot key", Box::new(|b| b["snapshot"]["prompt"] = json!("p"))),
         ("null binary", Box::new(|b| b["snapshot"]["runtime"]["binary"] = Value::Null)),

@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// A named change to a bundle.
+pub type Edit = Box<dyn Fn(&mut Value)>;
+
 /// A test's own directory, removed when the test ends.
 pub struct TestDir {
     dir: tempfile::TempDir,

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::util::{cer, cer_stdin, sealed, TestDir};
+use crate::util::{Edit, cer, cer_stdin, sealed, TestDir};
 
 fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap()
@@ -108,7 +108,7 @@ fn meta_is_outside_the_hash() {
 #[test]
 fn reason_codes_name_the_failure() {
     let base: Value = serde_json::from_str(&sealed(&[])).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, Vec<&str>)> = vec![
+    let cases: Vec<(&str, Edit, Vec<&str>)> = vec![
         (
             "bundle type",
             Box::new(|b| b["bundleType"] = json!("cer.other.v1")),
@@ -350,4 +350,16 @@ fn python_canonical(v: &Value) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_documented_example_verifies() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/example.cer.json");
+    let run = cer(["verify", path]).expect(0);
+    assert!(
+        run.stdout
+            .contains("sha256:78e442cca69061e48414fc1d48e308b915ec024ed3d71287d5d0d1dceb9f20d4"),
+        "docs/record-format.md quotes this hash: {}",
+        run.stdout
+    );
 }

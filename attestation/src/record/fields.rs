@@ -213,7 +213,6 @@ fn safe_unsigned(v: &Value) -> Option<u64> {
 /// An integer-valued JSON number within ±(2^53 - 1), written as `12` or `12.0`.
 fn safe_signed(v: &Value) -> Option<i64> {
     let n = v.as_number()?;
-    let limit = i64::try_from(MAX_SAFE_INTEGER).ok()?;
     let value = if let Some(i) = n.as_i64() {
         i
     } else if n.as_u64().is_some() {
@@ -228,7 +227,7 @@ fn safe_signed(v: &Value) -> Option<i64> {
         let i = f as i64;
         i
     };
-    (-limit..=limit).contains(&value).then_some(value)
+    (value.unsigned_abs() <= MAX_SAFE_INTEGER).then_some(value)
 }
 
 #[cfg(test)]
