@@ -72,7 +72,7 @@ pub enum BatchError {
         sequence: u64,
     },
     /// Batch 0 (the genesis) links to a previous header.
-    #[error("batch 0 (genesis) has previous {found}, expected all zeros")]
+    #[error("batch 0 (genesis) has previous {}, expected all zeros", .found.to_hex())]
     GenesisPrevious {
         /// The non-zero previous hash.
         found: Sha256Digest,
@@ -101,7 +101,11 @@ pub enum BatchError {
         found: u64,
     },
     /// A header's `previous` is not the hash of the header before it.
-    #[error("batch {sequence} has previous {found}, expected {expected} (hash of the batch before it)")]
+    #[error(
+        "batch {sequence} has previous {}, expected {} (hash of the batch before it)",
+        .found.to_hex(),
+        .expected.to_hex()
+    )]
     BrokenLink {
         /// Sequence number of the header whose link is wrong.
         sequence: u64,
@@ -352,7 +356,10 @@ mod tests {
         ));
         let mut tag = good.clone();
         tag[13] = b'x';
-        assert!(matches!(BatchHeader::decode(&tag), Err(BatchError::Tag { .. })));
+        assert!(matches!(
+            BatchHeader::decode(&tag),
+            Err(BatchError::Tag { .. })
+        ));
         let mut empty = good.clone();
         empty[29] = 0;
         assert_eq!(

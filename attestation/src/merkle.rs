@@ -68,7 +68,11 @@ pub enum MerkleError {
     },
     /// The root recomputed from the leaf and its path is not the expected root
     /// (RFC 9162 §2.1.3.2 step 5).
-    #[error("inclusion proof of leaf {index} computes root {computed}, expected {expected}")]
+    #[error(
+        "inclusion proof of leaf {index} computes root {}, expected {}",
+        .computed.to_hex(),
+        .expected.to_hex()
+    )]
     RootMismatch {
         /// The leaf index claimed by the proof.
         index: u64,
@@ -144,7 +148,8 @@ pub fn build(records: &[Sha256Digest]) -> Result<Tree, MerkleError> {
     if records.is_empty() {
         return Err(MerkleError::EmptyTree);
     }
-    let tree_size = u64::try_from(records.len()).map_err(|_| MerkleError::EmptyTree)?;
+    // Lossless: usize has at most 64 bits on every Rust target.
+    let tree_size = records.len() as u64;
     let mut levels = vec![records.iter().map(leaf_hash).collect::<Vec<_>>()];
     loop {
         let Some(level) = levels.last() else {

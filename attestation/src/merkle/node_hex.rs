@@ -78,7 +78,10 @@ pub(crate) mod path {
             let mut path = Vec::with_capacity(capacity);
             while let Some(Node(node)) = seq.next_element()? {
                 if path.len() >= MAX_PATH_LEN {
-                    return Err(de::Error::invalid_length(path.len().saturating_add(1), &self));
+                    return Err(de::Error::invalid_length(
+                        path.len().saturating_add(1),
+                        &self,
+                    ));
                 }
                 path.push(node);
             }

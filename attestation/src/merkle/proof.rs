@@ -145,7 +145,11 @@ mod tests {
             let tree = build(&records[..n]).unwrap();
             for i in 0..n as u64 {
                 let path = tree.proof(i).unwrap().path;
-                assert_eq!(path.len(), expected_path_len(i, n as u64), "leaf {i} of {n}");
+                assert_eq!(
+                    path.len(),
+                    expected_path_len(i, n as u64),
+                    "leaf {i} of {n}"
+                );
             }
         }
         assert_eq!(expected_path_len(0, u64::MAX), 64);
@@ -166,7 +170,10 @@ mod tests {
             proof.path[2].to_hex()
         );
         assert_eq!(json, expected);
-        assert_eq!(serde_json::from_str::<InclusionProof>(&json).unwrap(), proof);
+        assert_eq!(
+            serde_json::from_str::<InclusionProof>(&json).unwrap(),
+            proof
+        );
     }
 
     #[test]
