@@ -17,8 +17,8 @@ const CHUNK: usize = 1024 * 1024;
 /// Streams `path` through SHA-256 in 1 MiB chunks (constant memory) and returns its
 /// canonical path, size and digest.
 pub fn digest_file(path: &Path) -> anyhow::Result<FileDigest> {
-    let canonical = std::fs::canonicalize(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let canonical =
+        std::fs::canonicalize(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut file =
         File::open(&canonical).with_context(|| format!("cannot open {}", path.display()))?;
     let meta = file
@@ -90,8 +90,9 @@ impl Source {
                 .lock()
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut out),
-            Self::Path(p) => File::open(p)
-                .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut out)),
+            Self::Path(p) => {
+                File::open(p).and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut out))
+            }
         };
         read.with_context(|| format!("cannot read {self}"))?;
         if out.len() as u64 > limit {

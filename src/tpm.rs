@@ -64,7 +64,9 @@ impl FromStr for Tcti {
         match kind {
             "device" if conf.starts_with('/') => Ok(Self::Device(conf.to_owned())),
             "device" if conf.is_empty() => Ok(Self::Device("/dev/tpmrm0".into())),
-            "device" => Err(format!("device TCTI needs an absolute path, found {conf:?}")),
+            "device" => Err(format!(
+                "device TCTI needs an absolute path, found {conf:?}"
+            )),
             "tabrmd" => Ok(Self::Tabrmd),
             "swtpm" => {
                 let mut host = "127.0.0.1".to_owned();

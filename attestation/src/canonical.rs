@@ -41,8 +41,7 @@ mod tests {
     use super::*;
 
     fn canon(text: &str) -> String {
-        String::from_utf8(to_bytes(&crate::json::parse(text.as_bytes()).unwrap()).unwrap())
-            .unwrap()
+        String::from_utf8(to_bytes(&crate::json::parse(text.as_bytes()).unwrap()).unwrap()).unwrap()
     }
 
     #[test]

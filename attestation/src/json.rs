@@ -12,8 +12,12 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// Largest document accepted by [`parse`], in bytes.
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest document accepted by [`parse`], in bytes. A parsed document takes up to
+/// about 17 times its size in memory, so this bounds a bundle at roughly 300 MB.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Deepest nesting of arrays and objects accepted anywhere (serde_json's limit).
+pub const MAX_DEPTH: usize = 128;
 
 /// Why bytes are not an acceptable JSON document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +64,25 @@ pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
             column: e.column(),
             message: strip_position(&e.to_string()),
         })
+}
+
+/// True when `value` nests arrays/objects deeper than `limit` levels. Iterative, so a
+/// value built in memory (not parsed) cannot overflow the stack here.
+pub fn deeper_than(value: &Value, limit: usize) -> bool {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        let depth = depth.saturating_add(1);
+        if depth > limit {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth)));
+    }
+    false
 }
 
 /// serde_json appends " at line L column C" to messages; the variant carries both.

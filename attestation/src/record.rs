@@ -29,6 +29,7 @@ pub use timestamp::Timestamp;
 
 use crate::canonical::{self, CanonicalError};
 use crate::digest::{DigestError, Sha256Digest};
+use crate::json;
 
 /// `bundleType` of every CER v1 bundle.
 pub const BUNDLE_TYPE: &str = "cer.ai.execution.v1";
@@ -262,14 +263,27 @@ pub fn seal(snapshot: &Snapshot, created_at: Timestamp) -> Result<Value, RecordE
     Ok(bundle)
 }
 
+/// The bundle's top-level object, refusing nesting deeper than [`json::MAX_DEPTH`]
+/// (the typed parse and the canonicalizer recurse; a value built in memory rather than
+/// parsed could otherwise be arbitrarily deep).
 pub(crate) fn as_object(value: &Value) -> Result<&Map<String, Value>, RecordError> {
-    value.as_object().ok_or(RecordError::NotAnObject {
+    let top = value.as_object().ok_or(RecordError::NotAnObject {
         found: json_type(value),
-    })
+    })?;
+    if json::deeper_than(value, json::MAX_DEPTH) {
+        return Err(RecordError::schema(
+            ".",
+            format!("nested deeper than {} levels", json::MAX_DEPTH),
+        ));
+    }
+    Ok(top)
 }
 
 /// Reads a required digest field.
-pub(crate) fn digest_field(value: Option<&Value>, field: &str) -> Result<Sha256Digest, RecordError> {
+pub(crate) fn digest_field(
+    value: Option<&Value>,
+    field: &str,
+) -> Result<Sha256Digest, RecordError> {
     match value {
         None => Err(RecordError::schema(field, "missing")),
         Some(Value::String(s)) => Sha256Digest::parse(s).map_err(|source| RecordError::Digest {
@@ -278,7 +292,10 @@ pub(crate) fn digest_field(value: Option<&Value>, field: &str) -> Result<Sha256D
         }),
         Some(other) => Err(RecordError::schema(
             field,
-            format!("expected a \"sha256:<hex>\" string, found {}", json_type(other)),
+            format!(
+                "expected a \"sha256:<hex>\" string, found {}",
+                json_type(other)
+            ),
         )),
     }
 }

@@ -10,10 +10,10 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::canonical;
 use crate::digest::Sha256Digest;
 use crate::json::{self, JsonError};
 use crate::record::{self, Bundle, RecordError};
-use crate::canonical;
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -225,7 +225,11 @@ pub fn verify_value(value: &Value) -> Verdict {
         ),
         Err(e) => (
             Check::fail(CheckId::Schema, schema_reason(e), e.to_string()),
-            Check::skipped(CheckId::DigestFormat, Reason::NotEvaluated, "schema check failed"),
+            Check::skipped(
+                CheckId::DigestFormat,
+                Reason::NotEvaluated,
+                "schema check failed",
+            ),
         ),
     };
     // A digest error stops the record parse before later fields are checked; re-check
@@ -275,7 +279,11 @@ pub fn verify_value(value: &Value) -> Verdict {
     // 4. inline content (NexArt bundles).
     checks.push(match &parsed {
         Ok(b) => content_check(b),
-        Err(_) => Check::skipped(CheckId::Content, Reason::NotEvaluated, "schema check failed"),
+        Err(_) => Check::skipped(
+            CheckId::Content,
+            Reason::NotEvaluated,
+            "schema check failed",
+        ),
     });
 
     // 5. evidence.
@@ -321,7 +329,13 @@ fn schema_after_digest_error(value: &Value) -> Option<Check> {
                 guard = guard.checked_add(1)?;
                 *pointer_mut(&mut patched, &field)? = placeholder.clone();
             }
-            Err(e) => return Some(Check::fail(CheckId::Schema, schema_reason(&e), e.to_string())),
+            Err(e) => {
+                return Some(Check::fail(
+                    CheckId::Schema,
+                    schema_reason(&e),
+                    e.to_string(),
+                ))
+            }
         }
     }
 }
@@ -356,7 +370,12 @@ fn content_check(b: &Bundle) -> Check {
     let mut checked = Vec::new();
     for (name, content, claimed, reason) in [
         ("input", &s.input, s.input_hash, Reason::InputHashMismatch),
-        ("output", &s.output, s.output_hash, Reason::OutputHashMismatch),
+        (
+            "output",
+            &s.output,
+            s.output_hash,
+            Reason::OutputHashMismatch,
+        ),
     ] {
         let Some(content) = content else { continue };
         match content_digest(content) {
@@ -388,5 +407,33 @@ fn content_check(b: &Bundle) -> Check {
             CheckId::Content,
             format!("inline {} match their hashes", checked.join(" and ")),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_built_deep_in_memory_are_refused_without_recursion() {
+        let handle = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let mut v = Value::Null;
+                for _ in 0..100_000 {
+                    v = Value::Array(vec![v]);
+                }
+                let bundle = serde_json::json!({ "bundleType": "cer.ai.execution.v1" });
+                let mut bundle = bundle;
+                bundle["snapshot"] = v;
+                let verdict = verify_value(&bundle);
+                assert!(!verdict.valid);
+                assert_eq!(verdict.reasons, vec![Reason::SchemaError]);
+                assert!(verdict.checks[0].message.contains("deeper than 128"));
+                // Dropping it would recurse 100,000 levels; leak it instead.
+                std::mem::forget(bundle);
+            })
+            .unwrap();
+        handle.join().unwrap();
     }
 }

@@ -1,7 +1,6 @@
 //! `cer inspect`: a bundle for a human — what ran, which model and binary, when, and
 //! what evidence it carries.
 
-
 use anyhow::Context as _;
 use cerd_attestation::record::{Bundle, FileDigest, Parameters};
 use cerd_attestation::verify::{self, Status};
@@ -104,7 +103,10 @@ fn render(
         Some(m) if m.is_empty() => "none (sealed, not attested)".to_owned(),
         Some(m) => {
             let keys: Vec<&str> = m.keys().map(String::as_str).collect();
-            format!("meta carries {} (not checked by this version)", keys.join(", "))
+            format!(
+                "meta carries {} (not checked by this version)",
+                keys.join(", ")
+            )
         }
     };
     row(out, "evidence", &evidence)?;
@@ -112,7 +114,10 @@ fn render(
         "VALID (certificate hash recomputed)".to_owned()
     } else {
         let codes: Vec<&str> = verdict.reasons.iter().map(|r| r.code()).collect();
-        format!("INVALID: {} (run `cer verify` for details)", codes.join(", "))
+        format!(
+            "INVALID: {} (run `cer verify` for details)",
+            codes.join(", ")
+        )
     };
     row(out, "integrity", &integrity)
 }
@@ -127,7 +132,8 @@ fn file(f: &FileDigest) -> String {
 
 fn parameters(p: &Parameters) -> String {
     fn opt<T: ToString>(v: &Option<T>) -> String {
-        v.as_ref().map_or_else(|| "unset".into(), ToString::to_string)
+        v.as_ref()
+            .map_or_else(|| "unset".into(), ToString::to_string)
     }
     let mut parts = vec![
         format!("temperature={}", opt(&p.temperature)),

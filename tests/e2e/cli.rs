@@ -52,7 +52,10 @@ fn completions_for_every_shell() {
 #[test]
 fn man_pages() {
     let page = cer(["man"]).expect(0).stdout;
-    assert!(page.starts_with(".ie") || page.contains(".TH cer"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH cer"),
+        "{page}"
+    );
     assert!(page.contains("seal"));
     let dir = TestDir::new();
     let out = dir.path("man");

@@ -8,8 +8,16 @@ use crate::util::{cer, cer_stdin, sealed, sha256sum, TestDir, HASH_A, HASH_B};
 fn seal_pipe_verify_passes() {
     let text = sealed(&[]);
     let run = cer_stdin(["verify", "-"], text.as_bytes()).expect(0);
-    assert!(run.stdout.starts_with("<stdin>: VALID  sha256:"), "{}", run.stdout);
-    for line in ["PASS     schema", "PASS     certificate hash", "SKIPPED  hardware evidence"] {
+    assert!(
+        run.stdout.starts_with("<stdin>: VALID  sha256:"),
+        "{}",
+        run.stdout
+    );
+    for line in [
+        "PASS     schema",
+        "PASS     certificate hash",
+        "SKIPPED  hardware evidence",
+    ] {
         assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
     }
 }
@@ -122,7 +130,10 @@ fn defaults_execution_id_and_created_at() {
     ])
     .expect(0)
     .json();
-    assert_ne!(other["snapshot"]["executionId"], b["snapshot"]["executionId"]);
+    assert_ne!(
+        other["snapshot"]["executionId"],
+        b["snapshot"]["executionId"]
+    );
 }
 
 fn uuid_shape(id: &str) -> bool {
@@ -174,12 +185,50 @@ fn bad_seal_input_is_one_line_exit_2() {
     let dir = TestDir::new();
     let missing = dir.path("nope.txt");
     let cases: Vec<Vec<String>> = vec![
-        vec!["--input-hash".into(), "sha256:ABC".into(), "--output-hash".into(), HASH_B.into()],
-        vec!["--input-hash".into(), HASH_A.into(), "--output".into(), missing.display().to_string()],
-        vec!["--input-hash".into(), HASH_A.into(), "--output-hash".into(), HASH_B.into(), "--param".into(), "temperature=hot".into()],
-        vec!["--input-hash".into(), HASH_A.into(), "--output-hash".into(), HASH_B.into(), "--param".into(), "maxTokens=-5".into()],
-        vec!["--input-hash".into(), HASH_A.into(), "--output-hash".into(), HASH_B.into(), "--created-at".into(), "yesterday".into()],
-        vec!["--input-hash".into(), HASH_A.into(), "--output-hash".into(), HASH_B.into(), "--model-file".into(), dir.root().display().to_string()],
+        vec![
+            "--input-hash".into(),
+            "sha256:ABC".into(),
+            "--output-hash".into(),
+            HASH_B.into(),
+        ],
+        vec![
+            "--input-hash".into(),
+            HASH_A.into(),
+            "--output".into(),
+            missing.display().to_string(),
+        ],
+        vec![
+            "--input-hash".into(),
+            HASH_A.into(),
+            "--output-hash".into(),
+            HASH_B.into(),
+            "--param".into(),
+            "temperature=hot".into(),
+        ],
+        vec![
+            "--input-hash".into(),
+            HASH_A.into(),
+            "--output-hash".into(),
+            HASH_B.into(),
+            "--param".into(),
+            "maxTokens=-5".into(),
+        ],
+        vec![
+            "--input-hash".into(),
+            HASH_A.into(),
+            "--output-hash".into(),
+            HASH_B.into(),
+            "--created-at".into(),
+            "yesterday".into(),
+        ],
+        vec![
+            "--input-hash".into(),
+            HASH_A.into(),
+            "--output-hash".into(),
+            HASH_B.into(),
+            "--model-file".into(),
+            dir.root().display().to_string(),
+        ],
     ];
     for extra in cases {
         let mut args: Vec<String> = ["seal", "--provider", "p", "--model", "m"]
@@ -194,8 +243,17 @@ fn bad_seal_input_is_one_line_exit_2() {
     }
     // Both forms of one input are a usage error from clap.
     cer([
-        "seal", "--provider", "p", "--model", "m", "--input", "a", "--input-hash", HASH_A,
-        "--output-hash", HASH_B,
+        "seal",
+        "--provider",
+        "p",
+        "--model",
+        "m",
+        "--input",
+        "a",
+        "--input-hash",
+        HASH_A,
+        "--output-hash",
+        HASH_B,
     ])
     .expect(2);
 }
@@ -229,7 +287,11 @@ fn out_file_is_written_atomically_and_never_clobbered() {
     cer(["verify", out.to_str().unwrap()]).expect(0);
     let run = cer(args(false)).expect(2);
     assert!(run.one_error_line().contains("already exists"));
-    assert_eq!(std::fs::read(&out).unwrap(), first, "existing record changed");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        first,
+        "existing record changed"
+    );
     cer(args(true)).expect(0);
     assert_ne!(std::fs::read(&out).unwrap(), first);
     let leftovers: Vec<_> = std::fs::read_dir(dir.root())

@@ -19,7 +19,10 @@ fn tpm_errors_are_one_line() {
     };
     let run = cer(["tpm", "info", "--tcti", &format!("swtpm:port={port}")]).expect(2);
     let line = run.one_error_line();
-    assert!(line.contains(&format!("swtpm:host=127.0.0.1,port={port}")), "{line}");
+    assert!(
+        line.contains(&format!("swtpm:host=127.0.0.1,port={port}")),
+        "{line}"
+    );
     assert!(line.contains("is swtpm running"), "{line}");
     let run = cer(["tpm", "info", "--tcti", "device:/dev/does-not-exist"]).expect(2);
     assert!(run.one_error_line().contains("does not exist"));

@@ -17,7 +17,10 @@ pub struct TestDir {
 impl TestDir {
     pub fn new() -> Self {
         Self {
-            dir: tempfile::Builder::new().prefix("cerd-test-").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("cerd-test-")
+                .tempdir()
+                .unwrap(),
         }
     }
 
@@ -72,7 +75,12 @@ impl Run {
     #[track_caller]
     pub fn one_error_line(&self) -> &str {
         let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "expected one stderr line, got:\n{}", self.stderr);
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one stderr line, got:\n{}",
+            self.stderr
+        );
         assert!(lines[0].starts_with("cer: error: "), "{}", lines[0]);
         lines[0]
     }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::util::{Edit, cer, cer_stdin, sealed, TestDir};
+use crate::util::{cer, cer_stdin, sealed, Edit, TestDir};
 
 fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap()
@@ -95,13 +95,21 @@ fn meta_is_outside_the_hash() {
     let mut bundle: Value = serde_json::from_str(&sealed(&[])).unwrap();
     let hash = bundle["certificateHash"].clone();
     bundle["meta"] = json!({"source": "test", "evidence": {"anything": [1, 2, 3]}});
-    let run = cer_stdin(["verify", "--format", "json", "-"], compact(&bundle).as_bytes()).expect(0);
+    let run = cer_stdin(
+        ["verify", "--format", "json", "-"],
+        compact(&bundle).as_bytes(),
+    )
+    .expect(0);
     assert_eq!(run.json_lines()[0]["certificateHash"], hash);
     bundle["meta"]["source"] = json!("changed");
     cer_stdin(["verify", "-"], compact(&bundle).as_bytes()).expect(0);
     // ...but an unknown top-level key is refused: nothing would cover it.
     bundle["extra"] = json!(1);
-    let run = cer_stdin(["verify", "--format", "json", "-"], compact(&bundle).as_bytes()).expect(1);
+    let run = cer_stdin(
+        ["verify", "--format", "json", "-"],
+        compact(&bundle).as_bytes(),
+    )
+    .expect(1);
     assert_eq!(run.json_lines()[0]["reasons"], json!(["SCHEMA_ERROR"]));
 }
 
@@ -188,7 +196,10 @@ fn garbage_exits_2_with_one_line() {
         ("binary", vec![0xff, 0x00, 0x13, 0x37, 0x80]),
         ("array", b"[1,2,3]".to_vec()),
         ("truncated", bundle.as_bytes()[..bundle.len() / 2].to_vec()),
-        ("duplicate key", br#"{"bundleType":"a","bundleType":"b"}"#.to_vec()),
+        (
+            "duplicate key",
+            br#"{"bundleType":"a","bundleType":"b"}"#.to_vec(),
+        ),
         ("nested", "[".repeat(10_000).into_bytes()),
     ];
     for (name, bytes) in &cases {
@@ -262,7 +273,11 @@ fn inspect_shows_what_ran() {
     let mut tampered: Value = serde_json::from_str(&text).unwrap();
     tampered["snapshot"]["provider"] = json!("someone-else");
     let run = cer_stdin(["inspect", "-"], compact(&tampered).as_bytes()).expect(1);
-    assert!(run.stdout.contains("INVALID: CERTIFICATE_HASH_MISMATCH"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("INVALID: CERTIFICATE_HASH_MISMATCH"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -305,9 +320,17 @@ fn nexart_style_bundles_with_inline_content_verify() {
     let canonical = python_canonical(&bundle);
     bundle["certificateHash"] = json!(format!("sha256:{}", sha256_hex(canonical.as_bytes())));
     let run = cer_stdin(["verify", "-"], compact(&bundle).as_bytes()).expect(0);
-    assert!(run.stdout.contains("PASS     input/output content"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("PASS     input/output content"),
+        "{}",
+        run.stdout
+    );
     bundle["snapshot"]["output"]["answer"] = json!(5);
-    let run = cer_stdin(["verify", "--format", "json", "-"], compact(&bundle).as_bytes()).expect(1);
+    let run = cer_stdin(
+        ["verify", "--format", "json", "-"],
+        compact(&bundle).as_bytes(),
+    )
+    .expect(1);
     assert_eq!(
         run.json_lines()[0]["reasons"],
         json!(["CERTIFICATE_HASH_MISMATCH", "OUTPUT_HASH_MISMATCH"])
@@ -354,7 +377,10 @@ fn python_canonical(v: &Value) -> String {
 
 #[test]
 fn the_documented_example_verifies() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/example.cer.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/examples/example.cer.json"
+    );
     let run = cer(["verify", path]).expect(0);
     assert!(
         run.stdout

@@ -124,11 +124,9 @@ impl<'a> Fields<'a> {
             Some(Value::Null) => Ok(None),
             Some(v @ Value::Number(_)) => match safe_signed(v).filter(|n| *n >= min) {
                 Some(n) => Ok(Some(n)),
-                None => Err(self.wrong(
-                    key,
-                    &format!("an integer from {min} to 2^53-1, or null"),
-                    v,
-                )),
+                None => {
+                    Err(self.wrong(key, &format!("an integer from {min} to 2^53-1, or null"), v))
+                }
             },
             Some(v) => Err(self.wrong(key, "an integer or null", v)),
             None => Err(RecordError::schema(
@@ -241,7 +239,10 @@ mod tests {
         assert_eq!(safe_signed(&json!(12.0)), Some(12));
         assert_eq!(safe_signed(&json!(-3)), Some(-3));
         assert_eq!(safe_signed(&json!(12.5)), None);
-        assert_eq!(safe_signed(&json!(9007199254740991u64)), Some(9007199254740991));
+        assert_eq!(
+            safe_signed(&json!(9007199254740991u64)),
+            Some(9007199254740991)
+        );
         assert_eq!(safe_signed(&json!(9007199254740992u64)), None);
         assert_eq!(safe_signed(&json!(u64::MAX)), None);
         assert_eq!(safe_signed(&json!(1e300)), None);

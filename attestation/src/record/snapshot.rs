@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::fields::Fields;
-use super::{Runtime, RecordError, ACCEPTED_PROTOCOL_VERSIONS, PROTOCOL_VERSION, SNAPSHOT_TYPE};
+use super::{RecordError, Runtime, ACCEPTED_PROTOCOL_VERSIONS, PROTOCOL_VERSION, SNAPSHOT_TYPE};
 use crate::digest::Sha256Digest;
 
 /// The execution snapshot.
