@@ -4,6 +4,8 @@
 mod docs;
 mod inspect;
 mod seal;
+#[cfg(feature = "tpm")]
+mod tpm;
 mod verify;
 
 use std::process::ExitCode;
@@ -48,7 +50,7 @@ enum Command {
     Verify(verify::VerifyArgs),
     Inspect(inspect::InspectArgs),
     #[cfg(feature = "tpm")]
-    Tpm(crate::tpm::TpmArgs),
+    Tpm(tpm::TpmArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
 }
@@ -60,7 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(args),
         Command::Inspect(args) => inspect::run(args),
         #[cfg(feature = "tpm")]
-        Command::Tpm(args) => crate::tpm::run(args),
+        Command::Tpm(args) => tpm::run(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     }

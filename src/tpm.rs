@@ -1,210 +1,87 @@
 //! TPM access (feature `tpm`, tss-esapi on tpm2-tss). This is the only place the
-//! binary touches TPM libraries; without the feature `cer` is verify-only.
+//! binary touches TPM libraries; without the feature `cer` does not link them.
 //!
-//! For now: TCTI selection and `cer tpm info`, which identifies the TPM behind a TCTI
-//! (manufacturer, vendor strings, firmware). Quotes, keys and measurement come with
-//! the TPM evidence work.
+//! One [`Tpm`] wraps one long-lived ESAPI context with a password (empty auth) session
+//! set once, so commands on hot paths do not start a session each. Every TPM failure is
+//! reported by [`refused`] in one line naming the TCTI, the command and the meaning of
+//! the response code.
 
-use std::fmt;
-use std::str::FromStr;
+mod info;
+mod tcti;
 
-use anyhow::{bail, Context as _};
-use clap::{Args, Subcommand};
-use tss_esapi::constants::PropertyTag;
-use tss_esapi::tcti_ldr::TctiNameConf;
+pub use info::identity;
+pub use tcti::{quiet_library_logging, Tcti};
+
+use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::Context;
 
-use crate::cli::Outcome;
-
-/// Talk to a TPM.
-#[derive(Debug, Args)]
-pub struct TpmArgs {
-    #[command(subcommand)]
-    command: TpmCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum TpmCommand {
-    Info(InfoArgs),
-}
-
-/// Identify the TPM behind a TCTI: manufacturer, vendor strings, firmware version.
-#[derive(Debug, Args)]
-struct InfoArgs {
-    /// How to reach the TPM: device:/dev/tpmrm0, tabrmd, or swtpm:host=127.0.0.1,port=N.
-    #[arg(long, value_name = "TCTI", default_value = "device:/dev/tpmrm0")]
+/// An open TPM: the TCTI it was reached through and one ESAPI context.
+pub struct Tpm {
     tcti: Tcti,
+    ctx: Context,
 }
 
-/// tpm2-tss writes its own WARNING/ERROR lines to stderr; cer reports TPM failures
-/// itself in one line, so the library's logging is off unless the user set TSS2_LOG.
-/// Called from `main` before any thread starts.
-pub fn quiet_library_logging() {
-    if std::env::var_os("TSS2_LOG").is_none() {
-        std::env::set_var("TSS2_LOG", "all+NONE");
+impl std::fmt::Debug for Tpm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tpm").field("tcti", &self.tcti).finish()
     }
 }
 
-/// A TPM Command Transmission Interface, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tcti {
-    /// A kernel TPM device, normally the resource manager /dev/tpmrm0.
-    Device(String),
-    /// The tpm2-abrmd resource manager on D-Bus.
-    Tabrmd,
-    /// A swtpm server on TCP (server port `port`, control port `port + 1`).
-    Swtpm { host: String, port: u16 },
-}
-
-impl FromStr for Tcti {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, conf) = s.split_once(':').unwrap_or((s, ""));
-        match kind {
-            "device" if conf.starts_with('/') => Ok(Self::Device(conf.to_owned())),
-            "device" if conf.is_empty() => Ok(Self::Device("/dev/tpmrm0".into())),
-            "device" => Err(format!(
-                "device TCTI needs an absolute path, found {conf:?}"
-            )),
-            "tabrmd" => Ok(Self::Tabrmd),
-            "swtpm" => {
-                let mut host = "127.0.0.1".to_owned();
-                let mut port = None;
-                for part in conf.split(',').filter(|p| !p.is_empty()) {
-                    match part.split_once('=') {
-                        Some(("host", h)) if !h.is_empty() => host = h.to_owned(),
-                        Some(("port", p)) => {
-                            let n: u16 = p
-                                .parse()
-                                .map_err(|_| format!("swtpm port {p:?} is not a port number"))?;
-                            if n == 0 || n == u16::MAX {
-                                return Err(format!(
-                                    "swtpm port must be 1..65534 (control port is port+1), found {n}"
-                                ));
-                            }
-                            port = Some(n);
-                        }
-                        _ => {
-                            return Err(format!(
-                                "unknown swtpm option {part:?} (expected host=ADDR,port=N)"
-                            ))
-                        }
-                    }
-                }
-                let port = port.ok_or("swtpm TCTI needs port=N")?;
-                Ok(Self::Swtpm { host, port })
-            }
-            other => Err(format!(
-                "unknown TCTI {other:?}: expected device:/dev/tpmrm0, tabrmd or swtpm:host=H,port=N"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Tcti {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Device(p) => write!(f, "device:{p}"),
-            Self::Tabrmd => f.write_str("tabrmd"),
-            Self::Swtpm { host, port } => write!(f, "swtpm:host={host},port={port}"),
-        }
-    }
-}
-
-impl Tcti {
-    /// Opens one ESAPI context on this TCTI.
-    pub fn open(&self) -> anyhow::Result<Context> {
-        if let Self::Device(p) = self {
-            if !std::path::Path::new(p).exists() {
-                bail!(
-                    "no TPM at {self}: {p} does not exist (no TPM 2.0 here? use a software TPM with --tcti swtpm:port=N)"
-                );
-            }
-        }
-        let conf = TctiNameConf::from_str(&self.to_string())
-            .with_context(|| format!("TCTI {self} is not usable"))?;
-        Context::new(conf).map_err(|e| {
-            let hint = match self {
-                Self::Swtpm { .. } => " (is swtpm running on that port?)",
-                Self::Tabrmd => " (is tpm2-abrmd running?)",
-                Self::Device(_) => " (check permissions: the user needs access to the device)",
-            };
-            anyhow::anyhow!("cannot open the TPM at {self}: {e}{hint}")
+impl Tpm {
+    /// Connects to the TPM behind `tcti` and sets an empty-password session for
+    /// authorizations (owner, endorsement and our keys use empty auth).
+    pub fn open(tcti: &Tcti) -> anyhow::Result<Self> {
+        let mut ctx = tcti.context()?;
+        ctx.set_sessions((Some(AuthSession::Password), None, None));
+        Ok(Self {
+            tcti: tcti.clone(),
+            ctx,
         })
     }
-}
 
-/// What a TPM says about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TpmIdentity {
-    /// TPM_PT_MANUFACTURER as four ASCII characters (e.g. `IBM`, `IFX`, `STM`).
-    pub manufacturer: String,
-    /// TPM_PT_VENDOR_STRING_1..4, concatenated.
-    pub vendor: String,
-    /// TPM_PT_FIRMWARE_VERSION_1 and _2.
-    pub firmware: (u32, u32),
-}
-
-/// Reads the identity properties (TPM 2.0 Part 2 §6.13, TPM_PT_MANUFACTURER and on).
-pub fn identity(tcti: &Tcti) -> anyhow::Result<TpmIdentity> {
-    let mut ctx = tcti.open()?;
-    let mut prop = |tag: PropertyTag| -> anyhow::Result<u32> {
-        ctx.get_tpm_property(tag)
-            .map_err(|e| anyhow::anyhow!("TPM at {tcti} refused GetCapability({tag:?}): {e}"))
-            .map(|v| v.unwrap_or(0))
-    };
-    let manufacturer = ascii(prop(PropertyTag::Manufacturer)?);
-    let mut vendor = String::new();
-    for tag in [
-        PropertyTag::VendorString1,
-        PropertyTag::VendorString2,
-        PropertyTag::VendorString3,
-        PropertyTag::VendorString4,
-    ] {
-        vendor.push_str(&ascii(prop(tag)?));
+    /// The TCTI this TPM was opened with.
+    pub fn tcti(&self) -> &Tcti {
+        &self.tcti
     }
-    let firmware = (
-        prop(PropertyTag::FirmwareVersion1)?,
-        prop(PropertyTag::FirmwareVersion2)?,
-    );
-    Ok(TpmIdentity {
-        manufacturer,
-        vendor,
-        firmware,
-    })
+
+    /// The ESAPI context.
+    pub fn ctx(&mut self) -> &mut Context {
+        &mut self.ctx
+    }
 }
 
-/// A TPM property holding up to four ASCII characters, big-endian, NUL-padded.
-fn ascii(v: u32) -> String {
-    v.to_be_bytes()
-        .iter()
-        .filter(|b| b.is_ascii_graphic() || **b == b' ')
-        .map(|&b| char::from(b))
-        .collect::<String>()
-        .trim()
-        .to_owned()
+/// The one-line error for a TPM command that failed: "TPM at T refused C: MEANING".
+pub fn refused(tcti: &Tcti, command: &str, err: tss_esapi::Error) -> anyhow::Error {
+    anyhow::anyhow!("TPM at {tcti} refused {command}: {}", describe(err))
 }
 
-pub fn run(args: TpmArgs) -> anyhow::Result<Outcome> {
-    match args.command {
-        TpmCommand::Info(a) => {
-            let id = identity(&a.tcti)?;
-            println!("tcti          {}", a.tcti);
-            println!("manufacturer  {}", id.manufacturer);
-            println!("vendor        {}", id.vendor);
-            println!(
-                "firmware      {}.{}.{}.{} ({:#010x} {:#010x})",
-                id.firmware.0 >> 16,
-                id.firmware.0 & 0xffff,
-                id.firmware.1 >> 16,
-                id.firmware.1 & 0xffff,
-                id.firmware.0,
-                id.firmware.1
-            );
-            Ok(Outcome::Ok)
+/// The meaning of a tss-esapi error: the TPM_RC name when the TPM answered, else the
+/// wrapper's or TSS layer's own description.
+fn describe(err: tss_esapi::Error) -> String {
+    use tss_esapi::constants::response_code::Tss2ResponseCode;
+    match err {
+        tss_esapi::Error::Tss2Error(rc) => match rc {
+            Tss2ResponseCode::Success => "success".into(),
+            _ => match rc.kind() {
+                Some(kind) => format!("TPM_RC_{} ({rc})", rc_name(&format!("{kind:?}"))),
+                None => rc.to_string(),
+            },
+        },
+        tss_esapi::Error::WrapperError(w) => w.to_string(),
+    }
+}
+
+/// `NvUninitialized` → `NV_UNINITIALIZED`: tss-esapi's kind names are the TPM_RC
+/// names in CamelCase.
+fn rc_name(kind: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in kind.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
         }
+        out.push(c.to_ascii_uppercase());
     }
+    out
 }
 
 #[cfg(test)]
@@ -212,38 +89,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tcti_strings() {
-        assert_eq!(
-            "swtpm:host=127.0.0.1,port=2321".parse::<Tcti>().unwrap(),
-            Tcti::Swtpm {
-                host: "127.0.0.1".into(),
-                port: 2321
-            }
-        );
-        assert_eq!(
-            "swtpm:port=2321".parse::<Tcti>().unwrap().to_string(),
-            "swtpm:host=127.0.0.1,port=2321"
-        );
-        assert_eq!(
-            "device:/dev/tpmrm0".parse::<Tcti>().unwrap(),
-            Tcti::Device("/dev/tpmrm0".into())
-        );
-        assert_eq!("tabrmd".parse::<Tcti>().unwrap(), Tcti::Tabrmd);
-        for bad in [
-            "swtpm:path=/tmp/s",
-            "swtpm:port=0",
-            "swtpm:port=65535",
-            "swtpm:",
-            "device:tpm0",
-            "mssim",
-        ] {
-            assert!(bad.parse::<Tcti>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn ascii_property() {
-        assert_eq!(ascii(0x4942_4D00), "IBM");
-        assert_eq!(ascii(0x4946_5800), "IFX");
+    fn rc_names() {
+        assert_eq!(rc_name("Locality"), "LOCALITY");
+        assert_eq!(rc_name("NvUninitialized"), "NV_UNINITIALIZED");
     }
 }
