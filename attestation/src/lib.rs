@@ -15,6 +15,8 @@
 pub mod batch;
 pub mod canonical;
 pub mod digest;
+pub mod eventlog;
+pub mod evidence;
 pub mod json;
 pub mod merkle;
 pub mod record;

@@ -28,6 +28,9 @@ pub enum CheckId {
     CertificateHash,
     /// Inline `input`/`output` content matches `inputHash`/`outputHash`.
     Content,
+    /// The record is a leaf of the batch its evidence names (RFC 9162 inclusion proof
+    /// against the batch header's root and size).
+    BatchInclusion,
     /// Hardware evidence binding the record to a TPM quote or SNP report.
     Evidence,
 }
@@ -40,6 +43,7 @@ impl CheckId {
             Self::DigestFormat => "digest format",
             Self::CertificateHash => "certificate hash",
             Self::Content => "input/output content",
+            Self::BatchInclusion => "batch inclusion",
             Self::Evidence => "hardware evidence",
         }
     }
@@ -93,6 +97,12 @@ pub enum Reason {
     EvidenceAbsent,
     /// The record carries only hashes of its input and output.
     ContentAbsent,
+    /// `meta.cerd` is present but does not follow the evidence encoding.
+    EvidenceMalformed,
+    /// The inclusion proof does not lead from the record to the batch root.
+    MerkleProofInvalid,
+    /// Evidence is present but this verifier does not check it yet.
+    EvidenceNotVerified,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
 }
@@ -111,6 +121,9 @@ impl Reason {
             Self::OutputHashMismatch => "OUTPUT_HASH_MISMATCH",
             Self::EvidenceAbsent => "EVIDENCE_ABSENT",
             Self::ContentAbsent => "CONTENT_ABSENT",
+            Self::EvidenceMalformed => "EVIDENCE_MALFORMED",
+            Self::MerkleProofInvalid => "MERKLE_PROOF_INVALID",
+            Self::EvidenceNotVerified => "EVIDENCE_NOT_VERIFIED",
             Self::NotEvaluated => "NOT_EVALUATED",
         }
     }
@@ -206,7 +219,7 @@ pub fn verify_bytes(bytes: &[u8]) -> Result<Verdict, JsonError> {
 
 /// Verifies a bundle given as a JSON value.
 pub fn verify_value(value: &Value) -> Verdict {
-    let mut checks = Vec::with_capacity(5);
+    let mut checks = Vec::with_capacity(6);
     let parsed = Bundle::from_value(value);
 
     // 1. schema and 2. digest format.
@@ -286,12 +299,10 @@ pub fn verify_value(value: &Value) -> Verdict {
         ),
     });
 
-    // 5. evidence.
-    checks.push(Check::skipped(
-        CheckId::Evidence,
-        Reason::EvidenceAbsent,
-        "no hardware evidence checked: the record is sealed, not attested",
-    ));
+    // 5. batch inclusion and 6. hardware evidence.
+    let (inclusion, hardware) = evidence_checks(value, claimed);
+    checks.push(inclusion);
+    checks.push(hardware);
 
     let reasons: Vec<Reason> = checks
         .iter()
@@ -354,6 +365,91 @@ fn pointer_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
         }
     }
     Some(cur)
+}
+
+/// The batch-inclusion and hardware-evidence checks from `meta.cerd`.
+fn evidence_checks(value: &Value, claimed: Option<Sha256Digest>) -> (Check, Check) {
+    let absent = |check| {
+        Check::skipped(
+            check,
+            Reason::EvidenceAbsent,
+            "no hardware evidence: the record is sealed, not attested",
+        )
+    };
+    let meta = match crate::evidence::from_bundle(value) {
+        None => return (absent(CheckId::BatchInclusion), absent(CheckId::Evidence)),
+        Some(Err(e)) => {
+            return (
+                Check::fail(
+                    CheckId::BatchInclusion,
+                    Reason::EvidenceMalformed,
+                    format!("meta.{}: {e}", crate::evidence::META_KEY),
+                ),
+                Check::skipped(
+                    CheckId::Evidence,
+                    Reason::NotEvaluated,
+                    "evidence is malformed",
+                ),
+            )
+        }
+        Some(Ok(m)) => m,
+    };
+    let ev = &meta.evidence;
+    let header = &ev.batch.header;
+    let proof = &ev.batch.proof;
+    let inclusion = if let Some(record) = claimed {
+        if proof.tree_size != header.tree_size {
+            Check::fail(
+                CheckId::BatchInclusion,
+                Reason::MerkleProofInvalid,
+                format!(
+                    "the proof is for a tree of {} records, the batch header says {}",
+                    proof.tree_size, header.tree_size
+                ),
+            )
+        } else {
+            match crate::merkle::verify_inclusion(&record, proof, &header.root) {
+                Ok(()) => Check::pass(
+                    CheckId::BatchInclusion,
+                    format!(
+                        "record {} of {} in batch {} (header {})",
+                        proof.leaf_index,
+                        header.tree_size,
+                        header.sequence,
+                        header.hash().to_hex()
+                    ),
+                ),
+                Err(e) => Check::fail(
+                    CheckId::BatchInclusion,
+                    Reason::MerkleProofInvalid,
+                    e.to_string(),
+                ),
+            }
+        }
+    } else {
+        Check::skipped(
+            CheckId::BatchInclusion,
+            Reason::NotEvaluated,
+            "certificateHash is missing or malformed",
+        )
+    };
+    let hardware = match &ev.tpm {
+        Some(tpm) => Check::skipped(
+            CheckId::Evidence,
+            Reason::EvidenceNotVerified,
+            format!(
+                "a TPM quote is present (AK {}, {} EK certificate(s)); this version does not verify quotes yet: use `cer export tpm2-tools` and tpm2_checkquote",
+                tpm.ak.name,
+                tpm.ek.certificates.len()
+            ),
+        ),
+        None => Check::skipped(
+            CheckId::Evidence,
+            Reason::EvidenceAbsent,
+            "the batch carries no hardware quote",
+        ),
+    };
+    (inclusion, hardware)
 }
 
 /// NexArt's content rule: a string hashes as its UTF-8 bytes, anything else as its

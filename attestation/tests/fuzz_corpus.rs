@@ -17,6 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use cerd_attestation::batch::BatchHeader;
+use cerd_attestation::eventlog::{self, EventLog};
 use cerd_attestation::merkle::{self, InclusionProof};
 use cerd_attestation::verify::{self, Status};
 use cerd_attestation::{canonical, json, Sha256Digest};
@@ -143,6 +144,38 @@ fn check_batch_header(data: &[u8]) {
     assert_eq!(back, header);
 }
 
+/// `fuzz_targets/eventlog.rs`.
+fn check_eventlog(data: &[u8]) {
+    let Ok(log) = eventlog::parse(data) else {
+        return;
+    };
+    let current = log.current();
+    assert_eq!(log.verify_replay(&current), Ok(()));
+    let mut other = current;
+    other[0] ^= 1;
+    assert!(log.verify_replay(&other).is_err());
+    assert_eq!(log.replay(log.pcr(), *log.header().initial()), current);
+    let text = log.to_json();
+    let back = eventlog::parse(text.as_bytes()).expect("reparse to_json");
+    assert_eq!(back, log);
+    assert_eq!(back.to_json(), text);
+    let from_value = EventLog::from_value(&log.to_value()).expect("reparse to_value");
+    assert_eq!(from_value, log);
+    for e in log.events() {
+        assert_eq!(e.pcr(), log.pcr());
+        if let Some(m) = e.measurement() {
+            let found = log.find(m.digest()).expect("a measured digest is found");
+            assert!(found.recnum() >= e.recnum());
+        }
+    }
+    assert!(log.bound_from() >= 1 && log.bound_from() <= log.next_recnum());
+}
+
+#[test]
+fn eventlog_corpus() {
+    replay("eventlog", check_eventlog);
+}
+
 #[test]
 fn bundle_corpus() {
     replay("bundle", check_bundle);
@@ -200,4 +233,5 @@ fn corpora_reach_valid_and_invalid_outcomes() {
             })
     });
     outcomes("batch_header", |d| BatchHeader::decode(d).is_ok());
+    outcomes("eventlog", |d| eventlog::parse(d).is_ok());
 }

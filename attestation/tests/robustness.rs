@@ -116,11 +116,12 @@ fn bases() -> &'static [Value; 2] {
 // ---------------------------------------------------------------------------------
 // The consistency every verdict must have.
 
-const CHECK_ORDER: [CheckId; 5] = [
+const CHECK_ORDER: [CheckId; 6] = [
     CheckId::Schema,
     CheckId::DigestFormat,
     CheckId::CertificateHash,
     CheckId::Content,
+    CheckId::BatchInclusion,
     CheckId::Evidence,
 ];
 
