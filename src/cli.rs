@@ -1,9 +1,16 @@
 //! Command-line definitions (clap derive) and dispatch. The same definitions produce
 //! `--help`, the shell completions and the man pages.
 
+#[cfg(feature = "tpm")]
+mod attest;
+mod ca;
 mod docs;
+#[cfg(feature = "tpm")]
+mod export;
 mod inspect;
 mod seal;
+#[cfg(feature = "tpm")]
+mod swtpm;
 #[cfg(feature = "tpm")]
 mod tpm;
 mod verify;
@@ -51,6 +58,13 @@ enum Command {
     Inspect(inspect::InspectArgs),
     #[cfg(feature = "tpm")]
     Tpm(tpm::TpmArgs),
+    #[cfg(feature = "tpm")]
+    Swtpm(swtpm::SwtpmArgs),
+    #[cfg(feature = "tpm")]
+    Attest(attest::AttestArgs),
+    #[cfg(feature = "tpm")]
+    Export(export::ExportArgs),
+    Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
 }
@@ -63,6 +77,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inspect(args) => inspect::run(args),
         #[cfg(feature = "tpm")]
         Command::Tpm(args) => tpm::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Swtpm(args) => swtpm::run_swtpm(args),
+        #[cfg(feature = "tpm")]
+        Command::Attest(args) => attest::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Export(args) => export::run(args),
+        Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     }

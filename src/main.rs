@@ -3,9 +3,12 @@
 //! This file only parses flags, runs the command and turns the outcome into an exit
 //! code: 0 valid/ok, 1 verification failed, 2 bad input or usage.
 
+mod ca;
 mod cli;
 mod files;
 mod host;
+#[cfg(feature = "tpm")]
+mod swtpm;
 #[cfg(feature = "tpm")]
 mod tpm;
 

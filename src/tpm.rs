@@ -6,7 +6,13 @@
 //! reported by [`refused`] in one line naming the TCTI, the command and the meaning of
 //! the response code.
 
+pub mod enroll;
 mod info;
+pub mod keys;
+pub mod measure;
+pub mod nv;
+pub mod pcr;
+pub mod quote;
 mod tcti;
 
 pub use info::identity;
@@ -55,19 +61,49 @@ pub fn refused(tcti: &Tcti, command: &str, err: tss_esapi::Error) -> anyhow::Err
     anyhow::anyhow!("TPM at {tcti} refused {command}: {}", describe(err))
 }
 
-/// The meaning of a tss-esapi error: the TPM_RC name when the TPM answered, else the
-/// wrapper's or TSS layer's own description.
-fn describe(err: tss_esapi::Error) -> String {
+/// The meaning of a tss-esapi error: the TPM_RC name when the TPM itself answered,
+/// else which TSS layer (ESAPI, SAPI, TCTI, resource manager) failed.
+pub(crate) fn describe(err: tss_esapi::Error) -> String {
     use tss_esapi::constants::response_code::Tss2ResponseCode;
     match err {
-        tss_esapi::Error::Tss2Error(rc) => match rc {
-            Tss2ResponseCode::Success => "success".into(),
-            _ => match rc.kind() {
-                Some(kind) => format!("TPM_RC_{} ({rc})", rc_name(&format!("{kind:?}"))),
-                None => rc.to_string(),
-            },
-        },
+        tss_esapi::Error::Tss2Error(rc) => {
+            let layer = raw_rc(&rc).map(|raw| (raw >> 16) & 0xff);
+            match (rc, layer) {
+                (Tss2ResponseCode::Success, _) => "success".into(),
+                (_, Some(0) | None) => match rc.kind() {
+                    Some(kind) => format!("TPM_RC_{} ({rc})", rc_name(&format!("{kind:?}"))),
+                    None => rc.to_string(),
+                },
+                (_, Some(layer)) => format!(
+                    "{} error {:#x} (not an answer from the TPM)",
+                    layer_name(layer),
+                    raw_rc(&rc).unwrap_or(0)
+                ),
+            }
+        }
         tss_esapi::Error::WrapperError(w) => w.to_string(),
+    }
+}
+
+/// The raw TSS2_RC. tss-esapi 7.6 keeps it private; its `Debug` form prints it.
+fn raw_rc(rc: &tss_esapi::constants::response_code::Tss2ResponseCode) -> Option<u32> {
+    let text = format!("{rc:?}");
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// TSS2_RC layer numbers (TSS 2.0 TCTI/ESAPI specifications, TSS2_RC_LAYER_SHIFT 16).
+fn layer_name(layer: u32) -> &'static str {
+    match layer {
+        1 => "TPM vendor layer",
+        5 => "TSS feature API",
+        6 => "TSS system API (SAPI)",
+        7 => "TSS enhanced system API (ESAPI)",
+        8 => "TSS marshalling",
+        9 => "TSS resource manager",
+        10 => "TSS TCTI",
+        11 => "resource manager (tabrmd)",
+        _ => "TSS",
     }
 }
 

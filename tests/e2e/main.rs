@@ -10,9 +10,18 @@
 
 mod util;
 
+#[cfg(feature = "tpm")]
+mod attest;
+mod ca;
 mod cli;
+#[cfg(feature = "tpm")]
+mod measure;
 mod schema;
 mod seal;
 #[cfg(feature = "tpm")]
+mod swtpm;
+#[cfg(feature = "tpm")]
 mod tpm;
+#[cfg(feature = "tpm")]
+mod tpm_keys;
 mod verify;

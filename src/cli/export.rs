@@ -1,0 +1,158 @@
+//! `cer export`: evidence from a bundle in the file layouts other tools read.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use cerd_attestation::evidence::{self, TpmEvidence};
+use clap::{Args, Subcommand};
+use tss_esapi::structures::Public;
+use tss_esapi::traits::UnMarshall;
+
+use super::Outcome;
+use crate::files::{self, Source};
+use crate::tpm::keys::PublicKey;
+
+/// Export a bundle's evidence for other tools.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    command: ExportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    Tpm2Tools(Tpm2ToolsArgs),
+}
+
+/// Write the TPM quote of a bundle so that tpm2_checkquote verifies it.
+///
+/// Writes into DIR: ak.pem (the AK public key), quote.msg (TPMS_ATTEST), quote.sig
+/// (TPMT_SIGNATURE), pcrs.bin (the quoted SHA-256 PCR values concatenated in ascending
+/// index order: tpm2-tools "values" format), pcr-list (e.g. `sha256:15`), qualification
+/// (the batch header hash, hex) and ak.pub (TPM2B_PUBLIC). Then:
+///
+///   tpm2_checkquote -u DIR/ak.pem -m DIR/quote.msg -s DIR/quote.sig -f DIR/pcrs.bin \
+///     -l "$(cat DIR/pcr-list)" -q "$(cat DIR/qualification)"
+///
+/// checks the signature, the PCR digest and the qualifying data. It does not check the
+/// record's inclusion in the batch, the AK's certificate or the log; `cer verify` does.
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+struct Tpm2ToolsArgs {
+    /// The attested bundle.
+    #[arg(value_name = "BUNDLE")]
+    bundle: String,
+    /// Output directory (created; existing files are not overwritten without --force).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Replace files that exist in DIR.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: ExportArgs) -> anyhow::Result<Outcome> {
+    match args.command {
+        ExportCommand::Tpm2Tools(a) => tpm2_tools(a),
+    }
+}
+
+fn tpm2_tools(args: Tpm2ToolsArgs) -> anyhow::Result<Outcome> {
+    let source = Source::from_arg(&args.bundle);
+    let value = cerd_attestation::json::parse(&source.read()?)
+        .with_context(|| format!("{source} is not a CER bundle"))?;
+    let meta = evidence::from_bundle(&value)
+        .with_context(|| format!("{source} carries no evidence (attest it with `cer attest`)"))?
+        .with_context(|| format!("{source}: meta.{} is malformed", evidence::META_KEY))?;
+    let header = meta.evidence.batch.header;
+    let tpm = meta
+        .evidence
+        .tpm
+        .with_context(|| format!("{source} carries no TPM evidence"))?;
+    let files = Tpm2ToolsFiles::from_evidence(&tpm, &header.hash().to_hex())
+        .with_context(|| format!("{source}: TPM evidence"))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    for (name, bytes) in files.entries() {
+        files::write_new(&args.dir.join(name), bytes, args.force)?;
+    }
+    println!("{}", args.dir.display());
+    Ok(Outcome::Ok)
+}
+
+/// The files, in memory.
+struct Tpm2ToolsFiles {
+    ak_pem: Vec<u8>,
+    ak_pub: Vec<u8>,
+    quote_msg: Vec<u8>,
+    quote_sig: Vec<u8>,
+    pcrs: Vec<u8>,
+    pcr_list: Vec<u8>,
+    qualification: Vec<u8>,
+}
+
+impl Tpm2ToolsFiles {
+    fn from_evidence(tpm: &TpmEvidence, qualification: &str) -> anyhow::Result<Self> {
+        let public = parse_tpm2b_public(&tpm.ak.public.0)?;
+        let ak_pem = PublicKey::from_tpm(&public)?.pem()?.into_bytes();
+        if tpm.pcrs.bank != "sha256" {
+            bail!(
+                "PCR bank {:?} is not supported (sha256 only)",
+                tpm.pcrs.bank
+            );
+        }
+        let mut indices = Vec::new();
+        for (k, v) in &tpm.pcrs.values {
+            let index: u8 = k
+                .parse()
+                .ok()
+                .filter(|i| *i <= 23)
+                .with_context(|| format!("pcrs.values: {k:?} is not a PCR index"))?;
+            let value = hex::decode(v)
+                .ok()
+                .filter(|b| b.len() == 32)
+                .with_context(|| format!("pcrs.values.{k}: not a SHA-256 value"))?;
+            indices.push((index, value));
+        }
+        indices.sort_by_key(|(i, _)| *i);
+        let list: Vec<String> = indices.iter().map(|(i, _)| i.to_string()).collect();
+        Ok(Self {
+            ak_pem,
+            ak_pub: tpm.ak.public.0.clone(),
+            quote_msg: tpm.attest.0.clone(),
+            quote_sig: tpm.signature.0.clone(),
+            pcrs: indices.into_iter().flat_map(|(_, v)| v).collect(),
+            pcr_list: format!("sha256:{}", list.join(",")).into_bytes(),
+            qualification: qualification.as_bytes().to_vec(),
+        })
+    }
+
+    fn entries(&self) -> [(&'static str, &[u8]); 7] {
+        [
+            ("ak.pem", &self.ak_pem),
+            ("ak.pub", &self.ak_pub),
+            ("quote.msg", &self.quote_msg),
+            ("quote.sig", &self.quote_sig),
+            ("pcrs.bin", &self.pcrs),
+            ("pcr-list", &self.pcr_list),
+            ("qualification", &self.qualification),
+        ]
+    }
+}
+
+/// TPM2B_PUBLIC: a 2-byte big-endian size, then exactly that many bytes of TPMT_PUBLIC.
+fn parse_tpm2b_public(bytes: &[u8]) -> anyhow::Result<Public> {
+    let (size, rest) = match bytes {
+        [a, b, rest @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), rest),
+        _ => bail!(
+            "ak.public: {} bytes, too short for a TPM2B_PUBLIC",
+            bytes.len()
+        ),
+    };
+    if rest.len() != size {
+        bail!(
+            "ak.public: TPM2B_PUBLIC says {size} bytes but {} follow",
+            rest.len()
+        );
+    }
+    Public::unmarshall(rest).map_err(|e| anyhow::anyhow!("ak.public is not a TPMT_PUBLIC: {e}"))
+}
