@@ -14,6 +14,8 @@ pub mod nv;
 pub mod pcr;
 pub mod quote;
 mod tcti;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use info::identity;
 pub use tcti::{quiet_library_logging, Tcti};
@@ -74,22 +76,65 @@ pub(crate) fn describe(err: tss_esapi::Error) -> String {
                     Some(kind) => format!("TPM_RC_{} ({rc})", rc_name(&format!("{kind:?}"))),
                     None => rc.to_string(),
                 },
-                (_, Some(layer)) => format!(
-                    "{} error {:#x} (not an answer from the TPM)",
-                    layer_name(layer),
-                    raw_rc(&rc).unwrap_or(0)
-                ),
+                (_, Some(layer)) => {
+                    let raw = raw_rc(&rc).unwrap_or(0);
+                    format!(
+                        "{} error TSS2_BASE_RC_{} ({raw:#x}; not an answer from the TPM)",
+                        layer_name(layer),
+                        base_rc_name(raw & 0xffff)
+                    )
+                }
             }
         }
         tss_esapi::Error::WrapperError(w) => w.to_string(),
     }
 }
 
-/// The raw TSS2_RC. tss-esapi 7.6 keeps it private; its `Debug` form prints it.
+/// The raw TSS2_RC. tss-esapi 7.6 keeps it private; its `Debug` form (a `bitfield`
+/// struct) prints it first, as `.0: <decimal>`.
 fn raw_rc(rc: &tss_esapi::constants::response_code::Tss2ResponseCode) -> Option<u32> {
     let text = format!("{rc:?}");
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let after = text.get(text.find(".0: ")?.checked_add(4)?..)?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
+}
+
+/// TSS2_BASE_RC_* names (tss2_common.h), shared by every TSS layer.
+fn base_rc_name(code: u32) -> String {
+    const NAMES: [&str; 28] = [
+        "SUCCESS",
+        "GENERAL_FAILURE",
+        "NOT_IMPLEMENTED",
+        "BAD_CONTEXT",
+        "ABI_MISMATCH",
+        "BAD_REFERENCE",
+        "INSUFFICIENT_BUFFER",
+        "BAD_SEQUENCE",
+        "NO_CONNECTION",
+        "TRY_AGAIN",
+        "IO_ERROR",
+        "BAD_VALUE",
+        "NOT_PERMITTED",
+        "INVALID_SESSIONS",
+        "NO_DECRYPT_PARAM",
+        "NO_ENCRYPT_PARAM",
+        "BAD_SIZE",
+        "MALFORMED_RESPONSE",
+        "INSUFFICIENT_CONTEXT",
+        "INSUFFICIENT_RESPONSE",
+        "INCOMPATIBLE_TCTI",
+        "NOT_SUPPORTED",
+        "BAD_TCTI_STRUCTURE",
+        "MEMORY",
+        "BAD_TR",
+        "MULTIPLE_DECRYPT_SESSIONS",
+        "MULTIPLE_ENCRYPT_SESSIONS",
+        "RSP_AUTH_FAILED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map_or_else(|| format!("{code}"), |n| (*n).to_owned())
 }
 
 /// TSS2_RC layer numbers (TSS 2.0 TCTI/ESAPI specifications, TSS2_RC_LAYER_SHIFT 16).

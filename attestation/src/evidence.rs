@@ -112,6 +112,10 @@ pub struct AkEvidence {
 pub struct EkEvidence {
     /// Each certificate with the NV index it was read from (padding stripped).
     pub certificates: Vec<EkCertificate>,
+    /// Intermediate CA certificates (DER) toward the manufacturer's root, as given to
+    /// `cer attest --ek-chain`; the root itself is the verifier's to supply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Bytes>,
 }
 
 /// One EK certificate.
@@ -200,9 +204,10 @@ impl AkEvidence {
 }
 
 impl EkEvidence {
-    /// EK certificates as (NV index, DER).
-    pub fn new(certificates: Vec<(u32, Vec<u8>)>) -> Self {
+    /// EK certificates as (NV index, DER), and intermediates (DER).
+    pub fn new(certificates: Vec<(u32, Vec<u8>)>, chain: Vec<Vec<u8>>) -> Self {
         Self {
+            chain: chain.into_iter().map(Bytes).collect(),
             certificates: certificates
                 .into_iter()
                 .map(|(index, der)| EkCertificate {

@@ -44,6 +44,9 @@ pub struct AttestArgs {
     /// AK certificate chain (PEM, leaf first) to carry, e.g. from `cer ca issue`.
     #[arg(long, value_name = "FILE")]
     ak_cert: Option<PathBuf>,
+    /// EK intermediate CA certificates (PEM) to carry, toward the TPM vendor's root.
+    #[arg(long, value_name = "FILE")]
+    ek_chain: Vec<PathBuf>,
     /// The measurement log directory (`cer tpm measure --log`); its PCR is quoted.
     #[arg(long, value_name = "DIR")]
     log: Option<PathBuf>,
@@ -110,6 +113,10 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
         keys::load_ak(&mut tpm, args.ak_handle)?
     };
     let ak_certs = ak_certificates(&ak, args.ak_cert.as_deref())?;
+    let mut ek_chain = Vec::new();
+    for path in &args.ek_chain {
+        ek_chain.extend(pem_chain(path)?);
+    }
     let ek_certs = nv::ek_certificates(&mut tpm)?
         .into_iter()
         .map(|c| (c.index, c.der))
@@ -147,7 +154,7 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
             source_token(ak.source),
             ak_certs,
         ),
-        EkEvidence::new(ek_certs),
+        EkEvidence::new(ek_certs, ek_chain),
         log,
         info,
     );
@@ -294,16 +301,7 @@ fn source_token(source: keys::AkSource) -> &'static str {
 fn ak_certificates(ak: &Ak, extra: Option<&Path>) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut certs = Vec::new();
     if let Some(path) = extra {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let chain = x509_cert::Certificate::load_pem_chain(text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{}: not a PEM certificate chain: {e}", path.display()))?;
-        for cert in chain {
-            certs.push(
-                der::Encode::to_der(&cert)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            );
-        }
+        certs = pem_chain(path)?;
         let first = certs
             .first()
             .with_context(|| format!("{} holds no certificate", path.display()))?;
@@ -313,6 +311,21 @@ fn ak_certificates(ak: &Ak, extra: Option<&Path>) -> anyhow::Result<Vec<Vec<u8>>
         certs.push(c.clone());
     }
     Ok(certs)
+}
+
+/// Certificates (DER) from a PEM file holding one or more.
+fn pem_chain(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let chain = x509_cert::Certificate::load_pem_chain(text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: not a PEM certificate chain: {e}", path.display()))?;
+    if chain.is_empty() {
+        bail!("{} holds no certificate", path.display());
+    }
+    chain
+        .iter()
+        .map(|c| der::Encode::to_der(c).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
+        .collect()
 }
 
 fn state_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {

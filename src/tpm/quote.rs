@@ -76,3 +76,57 @@ pub fn quote(
         pcrs: values,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tpm::keys::{ensure_ak, AkAlg, Occupied};
+    use crate::tpm::test_support::Bare;
+
+    fn setup() -> (Bare, Tpm, crate::tpm::keys::LoadedKey) {
+        let sw = Bare::start();
+        let mut tpm = Tpm::open(&sw.tcti()).unwrap();
+        let (ak, _) = ensure_ak(&mut tpm, AkAlg::EccP256, 0x8101_0002, Occupied::Refuse).unwrap();
+        let key = ak.load(&mut tpm).unwrap();
+        (sw, tpm, key)
+    }
+
+    #[test]
+    fn quote_carries_the_qualifying_data_and_the_pcrs_it_covers() {
+        let (_sw, mut tpm, key) = setup();
+        pcr::extend(&mut tpm, 15, &[7; 32]).unwrap();
+        let q = quote(&mut tpm, key.key, &[0xab; 32], &[16, 15, 15]).unwrap();
+        assert_eq!(q.pcrs.len(), 2, "sorted and deduplicated");
+        assert_eq!(q.pcrs[0].0, 15);
+        assert_eq!(q.pcrs[0].1, pcr::read(&mut tpm, 15).unwrap());
+        // TPMS_ATTEST: magic 0xff544347, type TPM_ST_ATTEST_QUOTE (0x8018), then
+        // qualifiedSigner (TPM2B_NAME) and extraData (TPM2B_DATA) = our 32 bytes.
+        assert_eq!(q.attest[..6], [0xff, 0x54, 0x43, 0x47, 0x80, 0x18]);
+        let signer_len = usize::from(u16::from_be_bytes([q.attest[6], q.attest[7]]));
+        let extra = 8 + signer_len;
+        assert_eq!(q.attest[extra..extra + 2], [0, 32]);
+        assert_eq!(q.attest[extra + 2..extra + 34], [0xab; 32]);
+        // TPMT_SIGNATURE: TPM_ALG_ECDSA (0x0018), hash TPM_ALG_SHA256 (0x000b).
+        assert_eq!(q.signature[..4], [0x00, 0x18, 0x00, 0x0b]);
+        assert!(quote(&mut tpm, key.key, &[0; 32], &[24]).is_err(), "PCR 24");
+        key.release(&mut tpm).unwrap();
+    }
+
+    /// Time per quote on swtpm (docs/performance.md):
+    /// `cargo test --bin cer tpm::quote::tests::bench -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench() {
+        let (_sw, mut tpm, key) = setup();
+        let n = 200u32;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let mut q = [0u8; 32];
+            q[..4].copy_from_slice(&i.to_be_bytes());
+            quote(&mut tpm, key.key, &q, &[15]).unwrap();
+        }
+        let per = start.elapsed() / n;
+        println!("quote (ECDSA P-256 AK, PCR 15, PCRs read before and after): {per:?} per quote");
+        key.release(&mut tpm).unwrap();
+    }
+}

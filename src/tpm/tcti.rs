@@ -101,7 +101,10 @@ impl Tcti {
                 Self::Tabrmd => " (is tpm2-abrmd running?)",
                 Self::Device(_) => " (check permissions: the user needs access to the device)",
             };
-            anyhow::anyhow!("cannot open the TPM at {self}: {e}{hint}")
+            anyhow::anyhow!(
+                "cannot open the TPM at {self}: {}{hint}",
+                super::describe(e)
+            )
         })
     }
 }

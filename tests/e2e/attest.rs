@@ -104,7 +104,9 @@ fn seal_attest_export_checkquote() {
         .collect();
     let before: Vec<Value> = records.iter().map(|r| read(r)).collect();
     let refs: Vec<&Path> = records.iter().map(PathBuf::as_path).collect();
-    host.attest(&refs, &[]).expect(0);
+    let chain = Swtpm::ca_dir().join("issuercert.pem");
+    host.attest(&refs, &["--ek-chain", chain.to_str().unwrap()])
+        .expect(0);
 
     let mut roots = Vec::new();
     for (i, (path, old)) in records.iter().zip(&before).enumerate() {
@@ -123,6 +125,11 @@ fn seal_attest_export_checkquote() {
         }
         assert_eq!(tpm["ak"]["source"], "created");
         assert!(!tpm["ek"]["certificates"].as_array().unwrap().is_empty());
+        assert_eq!(
+            tpm["ek"]["chain"].as_array().unwrap().len(),
+            1,
+            "the swtpm intermediate"
+        );
         assert!(tpm["pcrs"]["values"]["15"].is_string());
         // The verifier checks the inclusion proof.
         let run = cer(["verify", path.to_str().unwrap()]).expect(0);
