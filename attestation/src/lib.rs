@@ -19,6 +19,7 @@ pub mod eventlog;
 pub mod evidence;
 pub mod json;
 pub mod merkle;
+pub mod policy;
 pub mod record;
 pub mod verify;
 
