@@ -2,6 +2,7 @@
 //! what evidence it carries.
 
 use anyhow::Context as _;
+use cerd_attestation::evidence;
 use cerd_attestation::record::{Bundle, FileDigest, Parameters};
 use cerd_attestation::verify::{self, Status};
 use clap::Args;
@@ -100,14 +101,17 @@ fn render(
     }
     let evidence = match &b.meta {
         None => "none (sealed, not attested)".to_owned(),
-        Some(m) if m.is_empty() => "none (sealed, not attested)".to_owned(),
-        Some(m) => {
-            let keys: Vec<&str> = m.keys().map(String::as_str).collect();
-            format!(
-                "meta carries {} (not checked by this version)",
-                keys.join(", ")
-            )
-        }
+        Some(m) => match m.get(evidence::META_KEY) {
+            None if m.is_empty() => "none (sealed, not attested)".to_owned(),
+            None => {
+                let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+                format!("none from cerd (meta carries {})", keys.join(", "))
+            }
+            Some(v) => match serde_json::from_value::<evidence::CerdMeta>(v.clone()) {
+                Err(e) => format!("MALFORMED meta.{}: {e}", evidence::META_KEY),
+                Ok(meta) => describe_evidence(&meta.evidence),
+            },
+        },
     };
     row(out, "evidence", &evidence)?;
     let integrity = if verdict.valid {
@@ -120,6 +124,40 @@ fn render(
         )
     };
     row(out, "integrity", &integrity)
+}
+
+fn describe_evidence(ev: &evidence::Evidence) -> String {
+    let h = &ev.batch.header;
+    let mut text = format!(
+        "batch {} (record {} of {}, header {})",
+        h.sequence,
+        ev.batch.proof.leaf_index,
+        h.tree_size,
+        h.hash().to_hex()
+    );
+    match &ev.tpm {
+        None => text.push_str("; no hardware quote"),
+        Some(t) => {
+            let pcrs: Vec<&str> = t.pcrs.values.keys().map(String::as_str).collect();
+            text.push_str(&format!(
+                "; TPM quote by AK {} ({}, {} certificate(s)) over {} PCR {}; {} EK certificate(s)",
+                t.ak.name,
+                t.ak.source,
+                t.ak.certificates.len(),
+                t.pcrs.bank,
+                pcrs.join(","),
+                t.ek.certificates.len()
+            ));
+            if let Some(log) = &t.log {
+                text.push_str(&format!(
+                    "; measurement log of {} record(s) on PCR {}",
+                    log.events().len(),
+                    log.pcr()
+                ));
+            }
+        }
+    }
+    text
 }
 
 fn row(out: &mut impl std::io::Write, label: &str, value: &str) -> std::io::Result<()> {

@@ -140,6 +140,12 @@ fn seal_attest_export_checkquote() {
             "{}",
             run.stdout
         );
+        let shown = cer(["inspect", path.to_str().unwrap()]).expect(0).stdout;
+        assert!(
+            shown.contains(&format!("evidence      batch 0 (record {i} of 3"))
+                && shown.contains("TPM quote by AK"),
+            "{shown}"
+        );
         // tpm2-tools verifies the quote.
         let out = host.dir.path(&format!("export-{i}"));
         cer([
