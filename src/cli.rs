@@ -5,6 +5,7 @@
 mod attest;
 mod ca;
 mod docs;
+mod ear;
 #[cfg(feature = "tpm")]
 mod export;
 mod inspect;

@@ -10,10 +10,16 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use time::OffsetDateTime;
+
 use crate::canonical;
+use crate::evidence::Evidence;
+use crate::policy::Policy;
 use crate::digest::Sha256Digest;
 use crate::json::{self, JsonError};
 use crate::record::{self, Bundle, RecordError};
+
+mod runtime;
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +39,16 @@ pub enum CheckId {
     BatchInclusion,
     /// Hardware evidence binding the record to a TPM quote or SNP report.
     Evidence,
+    /// The measurement log replays to the quoted PCR, and names the record's runtime.
+    LogReplay,
+    /// The record's inference binary is on the policy's allow-list.
+    PolicyBinary,
+    /// The record's model files are on the policy's allow-list.
+    PolicyModels,
+    /// The quoted PCR values the policy requires.
+    PolicyPcrs,
+    /// The record's age at the verification time.
+    RecordAge,
 }
 
 impl CheckId {
@@ -45,6 +61,11 @@ impl CheckId {
             Self::Content => "input/output content",
             Self::BatchInclusion => "batch inclusion",
             Self::Evidence => "hardware evidence",
+            Self::LogReplay => "log replay",
+            Self::PolicyBinary => "policy: binary",
+            Self::PolicyModels => "policy: models",
+            Self::PolicyPcrs => "policy: PCRs",
+            Self::RecordAge => "record age",
         }
     }
 }
@@ -103,6 +124,22 @@ pub enum Reason {
     MerkleProofInvalid,
     /// Evidence is present but this verifier does not check it yet.
     EvidenceNotVerified,
+    /// The measurement log does not replay to the quoted PCR value.
+    LogReplayMismatch,
+    /// A runtime file of the record is not (or no longer) vouched for by the log.
+    RuntimeNotMeasured,
+    /// The check needs a policy (or a part of it) that was not given.
+    NoPolicy,
+    /// The record's binary is not on the policy's allow-list.
+    PolicyBinaryNotAllowed,
+    /// A model file of the record is not on the policy's allow-list.
+    PolicyModelNotAllowed,
+    /// A quoted PCR differs from the value the policy requires.
+    PolicyPcrMismatch,
+    /// The record is older than the policy's maximum age.
+    RecordTooOld,
+    /// The record was sealed after the verification time.
+    RecordFromFuture,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
 }
@@ -124,6 +161,14 @@ impl Reason {
             Self::EvidenceMalformed => "EVIDENCE_MALFORMED",
             Self::MerkleProofInvalid => "MERKLE_PROOF_INVALID",
             Self::EvidenceNotVerified => "EVIDENCE_NOT_VERIFIED",
+            Self::LogReplayMismatch => "LOG_REPLAY_MISMATCH",
+            Self::RuntimeNotMeasured => "RUNTIME_NOT_MEASURED",
+            Self::NoPolicy => "NO_POLICY",
+            Self::PolicyBinaryNotAllowed => "POLICY_BINARY_NOT_ALLOWED",
+            Self::PolicyModelNotAllowed => "POLICY_MODEL_NOT_ALLOWED",
+            Self::PolicyPcrMismatch => "POLICY_PCR_MISMATCH",
+            Self::RecordTooOld => "RECORD_TOO_OLD",
+            Self::RecordFromFuture => "RECORD_FROM_FUTURE",
             Self::NotEvaluated => "NOT_EVALUATED",
         }
     }
@@ -193,9 +238,36 @@ pub struct Verdict {
     pub checks: Vec<Check>,
     /// The reason codes of failed checks, in order.
     pub reasons: Vec<Reason>,
+    /// Policy switches that weaken verification, repeated in every verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The parsed bundle, when the schema check passed.
     #[serde(skip)]
     pub bundle: Option<Bundle>,
+}
+
+/// What to verify against.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The user's policy; `None` checks integrity and evidence only.
+    pub policy: Option<Policy>,
+    /// The verification time: certificate validity and record age are judged at it.
+    pub at: OffsetDateTime,
+}
+
+impl Options {
+    /// Options with a policy (or none) at a time.
+    pub fn new(policy: Option<Policy>, at: OffsetDateTime) -> Self {
+        Self { policy, at }
+    }
+}
+
+impl Default for Options {
+    /// No policy, now.
+    fn default() -> Self {
+        Self::new(None, OffsetDateTime::now_utc())
+    }
 }
 
 /// Verifies a bundle given as bytes.
@@ -203,6 +275,11 @@ pub struct Verdict {
 /// Returns `Err` only when the bytes are not a JSON object at all (not a record:
 /// "bad input"); every other problem is a failed check in the verdict.
 pub fn verify_bytes(bytes: &[u8]) -> Result<Verdict, JsonError> {
+    verify_bytes_with(bytes, &Options::default())
+}
+
+/// [`verify_bytes`] against a policy and a verification time.
+pub fn verify_bytes_with(bytes: &[u8], options: &Options) -> Result<Verdict, JsonError> {
     let value = json::parse(bytes)?;
     if !value.is_object() {
         return Err(JsonError::Invalid {
@@ -214,12 +291,18 @@ pub fn verify_bytes(bytes: &[u8]) -> Result<Verdict, JsonError> {
             ),
         });
     }
-    Ok(verify_value(&value))
+    Ok(verify_value_with(&value, options))
 }
 
-/// Verifies a bundle given as a JSON value.
+/// Verifies a bundle given as a JSON value (no policy, now).
 pub fn verify_value(value: &Value) -> Verdict {
-    let mut checks = Vec::with_capacity(6);
+    verify_value_with(value, &Options::default())
+}
+
+/// Verifies a bundle given as a JSON value against a policy and a time.
+pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
+    let policy = options.policy.as_ref();
+    let mut checks = Vec::with_capacity(11);
     let parsed = Bundle::from_value(value);
 
     // 1. schema and 2. digest format.
@@ -300,9 +383,42 @@ pub fn verify_value(value: &Value) -> Verdict {
     });
 
     // 5. batch inclusion and 6. hardware evidence.
-    let (inclusion, hardware) = evidence_checks(value, claimed);
+    let (inclusion, mut hardware, evidence) = evidence_checks(value, claimed);
+    if evidence.is_none()
+        && hardware.reason == Some(Reason::EvidenceAbsent)
+        && policy.is_some_and(|p| p.require_evidence)
+    {
+        hardware = Check::fail(
+            CheckId::Evidence,
+            Reason::EvidenceAbsent,
+            "the policy requires hardware evidence and the record is not attested",
+        );
+    }
     checks.push(inclusion);
     checks.push(hardware);
+
+    // 7.–11. what ran: log replay, policy allow-lists and PCRs, record age.
+    match &parsed {
+        Ok(b) => {
+            checks.push(runtime::log_check(b, evidence.as_ref()));
+            let (binary, models) = runtime::policy_files(b, policy);
+            checks.push(binary);
+            checks.push(models);
+            checks.push(runtime::policy_pcrs(evidence.as_ref(), policy));
+            checks.push(runtime::record_age(b, policy, options.at));
+        }
+        Err(_) => {
+            for id in [
+                CheckId::LogReplay,
+                CheckId::PolicyBinary,
+                CheckId::PolicyModels,
+                CheckId::PolicyPcrs,
+                CheckId::RecordAge,
+            ] {
+                checks.push(Check::skipped(id, Reason::NotEvaluated, "schema check failed"));
+            }
+        }
+    }
 
     let reasons: Vec<Reason> = checks
         .iter()
@@ -314,6 +430,7 @@ pub fn verify_value(value: &Value) -> Verdict {
         certificate_hash: claimed,
         checks,
         reasons,
+        warnings: policy.map(Policy::warnings).unwrap_or_default(),
         bundle: parsed.ok(),
     }
 }
@@ -368,7 +485,10 @@ fn pointer_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
 }
 
 /// The batch-inclusion and hardware-evidence checks from `meta.cerd`.
-fn evidence_checks(value: &Value, claimed: Option<Sha256Digest>) -> (Check, Check) {
+fn evidence_checks(
+    value: &Value,
+    claimed: Option<Sha256Digest>,
+) -> (Check, Check, Option<Evidence>) {
     let absent = |check| {
         Check::skipped(
             check,
@@ -377,7 +497,13 @@ fn evidence_checks(value: &Value, claimed: Option<Sha256Digest>) -> (Check, Chec
         )
     };
     let meta = match crate::evidence::from_bundle(value) {
-        None => return (absent(CheckId::BatchInclusion), absent(CheckId::Evidence)),
+        None => {
+            return (
+                absent(CheckId::BatchInclusion),
+                absent(CheckId::Evidence),
+                None,
+            )
+        }
         Some(Err(e)) => {
             return (
                 Check::fail(
@@ -390,6 +516,7 @@ fn evidence_checks(value: &Value, claimed: Option<Sha256Digest>) -> (Check, Chec
                     Reason::NotEvaluated,
                     "evidence is malformed",
                 ),
+                None,
             )
         }
         Some(Ok(m)) => m,
@@ -449,7 +576,7 @@ fn evidence_checks(value: &Value, claimed: Option<Sha256Digest>) -> (Check, Chec
             "the batch carries no hardware quote",
         ),
     };
-    (inclusion, hardware)
+    (inclusion, hardware, Some(meta.evidence))
 }
 
 /// NexArt's content rule: a string hashes as its UTF-8 bytes, anything else as its

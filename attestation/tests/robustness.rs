@@ -116,13 +116,18 @@ fn bases() -> &'static [Value; 2] {
 // ---------------------------------------------------------------------------------
 // The consistency every verdict must have.
 
-const CHECK_ORDER: [CheckId; 6] = [
+const CHECK_ORDER: [CheckId; 11] = [
     CheckId::Schema,
     CheckId::DigestFormat,
     CheckId::CertificateHash,
     CheckId::Content,
     CheckId::BatchInclusion,
     CheckId::Evidence,
+    CheckId::LogReplay,
+    CheckId::PolicyBinary,
+    CheckId::PolicyModels,
+    CheckId::PolicyPcrs,
+    CheckId::RecordAge,
 ];
 
 fn assert_consistent(value: &Value, verdict: &Verdict) {

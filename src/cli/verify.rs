@@ -3,11 +3,14 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use cerd_attestation::verify::{self, Status, Verdict};
+use cerd_attestation::policy::Policy;
+use cerd_attestation::verify::{self, Options, Status, Verdict};
 use clap::{Args, ValueEnum};
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
-use super::Outcome;
+use super::{ear, Outcome};
 use crate::files::Source;
 
 /// Verify Certified Execution Records offline.
@@ -23,9 +26,23 @@ pub struct VerifyArgs {
     /// Bundle files; `-` reads one from stdin.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
-    /// Output format: a checklist for people, or one JSON verdict per line.
+    /// Output format: a checklist for people, one JSON verdict per line, or one IETF
+    /// RATS EAR attestation result (unsigned JSON claims) per line.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Verification policy (TOML; see deploy/policy.example.toml): allowed binaries and
+    /// models, required PCRs, AK trust, maximum record age, dev switches.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
+    /// Verify as of this time (RFC 3339, e.g. 2026-02-12T00:00:00Z; default: now):
+    /// certificate validity and record age are judged at it.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-02-12T00:00:00Z: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,6 +51,8 @@ enum Format {
     Text,
     /// One JSON object per bundle, one per line, with stable reason codes.
     Json,
+    /// One EAR (draft-ietf-rats-ear) claims set per bundle, one per line.
+    Ear,
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
@@ -41,18 +60,30 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     if stdin_uses > 1 {
         anyhow::bail!("`-` (stdin) can be given only once");
     }
+    let policy = match &args.policy {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read policy {}", path.display()))?;
+            Some(Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+        }
+    };
+    let options = Options::new(policy, args.at.unwrap_or_else(OffsetDateTime::now_utc));
     let mut worst = Outcome::Ok;
     let mut out = std::io::stdout().lock();
     for arg in &args.files {
         let source = Source::from_arg(arg);
-        let verdict = source
-            .read()
-            .and_then(|bytes| verify::verify_bytes(&bytes).with_context(|| source.to_string()));
+        let verdict = source.read().and_then(|bytes| {
+            verify::verify_bytes_with(&bytes, &options).with_context(|| source.to_string())
+        });
         let outcome = match verdict {
             Ok(v) => {
                 match args.format {
                     Format::Text => print_text(&mut out, &source, &v),
                     Format::Json => print_json(&mut out, &source, &v),
+                    Format::Ear => {
+                        writeln!(out, "{}", ear::claims(&source.to_string(), &v, &options))
+                    }
                 }
                 .context("cannot write to stdout")?;
                 if v.valid {
@@ -63,7 +94,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             }
             Err(e) => {
                 eprintln!("cer: error: {e:#}");
-                if args.format == Format::Json {
+                if args.format != Format::Text {
                     let line = json!({
                         "file": source.to_string(),
                         "valid": false,
@@ -86,6 +117,9 @@ fn print_text(out: &mut impl std::io::Write, source: &Source, v: &Verdict) -> st
         .unwrap_or_else(|| "(no certificateHash)".into());
     let word = if v.valid { "VALID" } else { "INVALID" };
     writeln!(out, "{source}: {word}  {hash}")?;
+    for w in &v.warnings {
+        writeln!(out, "  WARNING  {w}")?;
+    }
     for c in &v.checks {
         let reason = match (c.status, c.reason) {
             (Status::Pass, _) | (_, None) => String::new(),

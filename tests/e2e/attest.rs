@@ -371,3 +371,107 @@ fn the_whole_sequence_with_cer_swtpm() {
     }
     cer(["swtpm", "stop", "--state", state.to_str().unwrap()]).expect(0);
 }
+
+/// `cer verify --policy`: allow-lists against the attested runtime, exactly one failing
+/// check for a changed model digest, EAR output, loud dev switches, bad policies.
+#[test]
+fn policy_checks_and_ear() {
+    let host = Host::new();
+    let record = host.seal("p", &host.model);
+    host.attest(&[&record], &[]).expect(0);
+    let model_digest = read(&record)["snapshot"]["runtime"]["modelFiles"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = |models: &str, extra: &str| {
+        host.dir.write(
+            "policy.toml",
+            format!("{extra}max_record_age = \"1d\"\n[models]\nm = \"{models}\"\n"),
+        )
+    };
+    let p = policy(&model_digest, "");
+    let args = |p: &Path, format: &str| {
+        vec![
+            "verify".to_string(),
+            "--format".into(),
+            format.into(),
+            "--policy".into(),
+            p.display().to_string(),
+            record.display().to_string(),
+        ]
+    };
+    let run = cer(args(&p, "json")).expect(0);
+    let v = &run.json_lines()[0];
+    let status = |id: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("log_replay"), "PASS");
+    assert_eq!(status("policy_models"), "PASS");
+    assert_eq!(status("record_age"), "PASS");
+    let ear = cer(args(&p, "ear")).expect(0).json_lines()[0].clone();
+    assert_eq!(ear["eat_profile"], "tag:github.com,2023:veraison/ear");
+    assert_eq!(ear["submods"]["cer"]["ear.status"], "affirming");
+    assert_eq!(
+        ear["submods"]["cer"]["ear.trustworthiness-vector"]["executables"],
+        2
+    );
+
+    // A changed model digest in the policy fails exactly the model check.
+    let other = format!("sha256:{}", "0".repeat(64));
+    let p = policy(&other, "");
+    let run = cer(args(&p, "json")).expect(1);
+    assert_eq!(
+        run.json_lines()[0]["reasons"],
+        json!(["POLICY_MODEL_NOT_ALLOWED"])
+    );
+    let ear = cer(args(&p, "ear")).expect(1).json_lines()[0].clone();
+    assert_eq!(
+        ear["submods"]["cer"]["ear.trustworthiness-vector"]["executables"],
+        33
+    );
+
+    // Too old at a later --at; a dev switch is shown in every verdict.
+    let p = host.dir.write(
+        "policy.toml",
+        format!("max_record_age = \"1d\"\n[models]\nm = \"{model_digest}\"\n[dev]\nallow_unenrolled_ak = true\n"),
+    );
+    let run = cer([
+        "verify",
+        "--policy",
+        p.to_str().unwrap(),
+        "--at",
+        "2099-01-01T00:00:00Z",
+        record.to_str().unwrap(),
+    ])
+    .expect(1);
+    assert!(run.stdout.contains("WARNING  DEV POLICY"), "{}", run.stdout);
+    assert!(run.stdout.contains("[RECORD_TOO_OLD]"), "{}", run.stdout);
+
+    // A policy that requires evidence refuses a sealed, unattested record.
+    let plain = host.seal("plain", &host.model);
+    let p = policy(&model_digest, "");
+    let run = cer(args(&p, "json")
+        .into_iter()
+        .take(5)
+        .chain([plain.display().to_string()]))
+    .expect(1);
+    assert_eq!(run.json_lines()[0]["reasons"], json!(["EVIDENCE_ABSENT"]));
+
+    // Bad policy files and times are bad input.
+    let bad = host.dir.write("bad.toml", "[models]\nm = \"sha256:XYZ\"\n");
+    let run = cer([
+        "verify",
+        "--policy",
+        bad.to_str().unwrap(),
+        record.to_str().unwrap(),
+    ])
+    .expect(2);
+    assert!(run.one_error_line().contains("models.m"), "{}", run.stderr);
+    cer(["verify", "--at", "yesterday", record.to_str().unwrap()]).expect(2);
+}
