@@ -13,7 +13,6 @@ pub mod issue;
 pub mod key;
 pub mod public;
 pub mod request;
-pub mod signature;
 pub mod store;
 pub mod wire;
 

@@ -15,6 +15,7 @@ mod swtpm;
 #[cfg(feature = "tpm")]
 mod tpm;
 mod verify;
+mod verify_quote;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,7 @@ pub struct Cli {
 enum Command {
     Seal(Box<seal::SealArgs>),
     Verify(verify::VerifyArgs),
+    VerifyQuote(verify_quote::VerifyQuoteArgs),
     Inspect(inspect::InspectArgs),
     #[cfg(feature = "tpm")]
     Tpm(tpm::TpmArgs),
@@ -75,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Seal(args) => seal::run(*args),
         Command::Verify(args) => verify::run(args),
+        Command::VerifyQuote(args) => verify_quote::run(args),
         Command::Inspect(args) => inspect::run(args),
         #[cfg(feature = "tpm")]
         Command::Tpm(args) => tpm::run(args),

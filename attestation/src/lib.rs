@@ -14,6 +14,7 @@
 
 pub mod batch;
 pub mod canonical;
+pub mod chain;
 pub mod digest;
 pub mod eventlog;
 pub mod evidence;
@@ -21,6 +22,8 @@ pub mod json;
 pub mod merkle;
 pub mod policy;
 pub mod record;
+pub mod roots;
+pub mod tpm;
 pub mod verify;
 
 pub use digest::Sha256Digest;

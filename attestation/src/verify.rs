@@ -13,10 +13,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::canonical;
-use crate::evidence::Evidence;
-use crate::policy::Policy;
 use crate::digest::Sha256Digest;
+use crate::evidence::Evidence;
 use crate::json::{self, JsonError};
+use crate::policy::Policy;
 use crate::record::{self, Bundle, RecordError};
 
 mod runtime;
@@ -140,6 +140,36 @@ pub enum Reason {
     RecordTooOld,
     /// The record was sealed after the verification time.
     RecordFromFuture,
+    /// The quote (TPMS_ATTEST) does not parse.
+    QuoteMalformed,
+    /// The quote's signature (TPMT_SIGNATURE) does not parse.
+    SignatureMalformed,
+    /// The quote does not start with TPM_GENERATED_VALUE: the TPM did not make it.
+    QuoteMagicInvalid,
+    /// The attestation is not a quote (TPM_ST_ATTEST_QUOTE).
+    QuoteTypeInvalid,
+    /// The AK is a key this verifier cannot check signatures with.
+    AkKeyUnsupported,
+    /// The AK is not a restricted, fixedTPM signing key, so its signatures prove nothing.
+    AkAttributesInvalid,
+    /// The AK's name differs from the digest of its public area.
+    AkNameMismatch,
+    /// The signature's scheme or hash cannot come from the AK.
+    SignatureSchemeMismatch,
+    /// The signature uses a scheme this verifier does not check.
+    SignatureSchemeUnsupported,
+    /// The quote's signature does not verify under the AK.
+    QuoteSignatureInvalid,
+    /// The quote's qualifying data differs from the expected nonce or header hash.
+    QualifyingDataMismatch,
+    /// The PCR values given do not cover exactly the PCRs the quote selects.
+    PcrSelectionMismatch,
+    /// The PCR values given do not hash to the quote's PCR digest.
+    PcrDigestMismatch,
+    /// The check's input was not given, so it was not run.
+    NotRequested,
+    /// AK trust inputs were given, but this verifier did not check them.
+    AkTrustNotVerified,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
 }
@@ -169,6 +199,21 @@ impl Reason {
             Self::PolicyPcrMismatch => "POLICY_PCR_MISMATCH",
             Self::RecordTooOld => "RECORD_TOO_OLD",
             Self::RecordFromFuture => "RECORD_FROM_FUTURE",
+            Self::QuoteMalformed => "QUOTE_MALFORMED",
+            Self::SignatureMalformed => "SIGNATURE_MALFORMED",
+            Self::QuoteMagicInvalid => "QUOTE_MAGIC_INVALID",
+            Self::QuoteTypeInvalid => "QUOTE_TYPE_INVALID",
+            Self::AkKeyUnsupported => "AK_KEY_UNSUPPORTED",
+            Self::AkAttributesInvalid => "AK_ATTRIBUTES_INVALID",
+            Self::AkNameMismatch => "AK_NAME_MISMATCH",
+            Self::SignatureSchemeMismatch => "SIGNATURE_SCHEME_MISMATCH",
+            Self::SignatureSchemeUnsupported => "SIGNATURE_SCHEME_UNSUPPORTED",
+            Self::QuoteSignatureInvalid => "QUOTE_SIGNATURE_INVALID",
+            Self::QualifyingDataMismatch => "QUALIFYING_DATA_MISMATCH",
+            Self::PcrSelectionMismatch => "PCR_SELECTION_MISMATCH",
+            Self::PcrDigestMismatch => "PCR_DIGEST_MISMATCH",
+            Self::NotRequested => "NOT_REQUESTED",
+            Self::AkTrustNotVerified => "AK_TRUST_NOT_VERIFIED",
             Self::NotEvaluated => "NOT_EVALUATED",
         }
     }
@@ -415,7 +460,11 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
                 CheckId::PolicyPcrs,
                 CheckId::RecordAge,
             ] {
-                checks.push(Check::skipped(id, Reason::NotEvaluated, "schema check failed"));
+                checks.push(Check::skipped(
+                    id,
+                    Reason::NotEvaluated,
+                    "schema check failed",
+                ));
             }
         }
     }

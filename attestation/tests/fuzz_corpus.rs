@@ -17,8 +17,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use cerd_attestation::batch::BatchHeader;
+use cerd_attestation::chain::{self, verify_chain, Certificate, ChainOptions};
 use cerd_attestation::eventlog::{self, EventLog};
 use cerd_attestation::merkle::{self, InclusionProof};
+use cerd_attestation::roots::TrustStore;
+use cerd_attestation::tpm::{self, AttestationKey, Name, TpmPublic, TpmsAttest, TpmtSignature};
 use cerd_attestation::verify::{self, Status};
 use cerd_attestation::{canonical, json, Sha256Digest};
 
@@ -171,6 +174,149 @@ fn check_eventlog(data: &[u8]) {
     assert!(log.bound_from() >= 1 && log.bound_from() <= log.next_recnum());
 }
 
+/// `fuzz_targets/tpm_attest.rs`.
+fn check_tpm_attest(data: &[u8]) {
+    let Ok(attest) = TpmsAttest::parse(data) else {
+        return;
+    };
+    serde_json::to_string(&attest).expect("serialize TPMS_ATTEST");
+    assert_eq!(
+        tpm::attest::AttestType::from_tag(attest.attest_type().tag()),
+        Some(attest.attest_type())
+    );
+    if let Some(quote) = attest.quote() {
+        let encoded = quote.pcr_select.encode();
+        let mut r = tpm::reader::Reader::new("TPML_PCR_SELECTION", &encoded);
+        let again = tpm::pcr::PcrSelection::read(&mut r, "pcrSelect").expect("re-read selection");
+        r.finish().expect("selection re-read exactly");
+        assert_eq!(again, quote.pcr_select);
+        let tail = encoded.len() + 2 + quote.pcr_digest.len();
+        assert!(data.len() >= tail);
+        assert_eq!(
+            &data[data.len() - tail..data.len() - tail + encoded.len()],
+            &encoded[..]
+        );
+    }
+}
+
+/// `fuzz_targets/tpm_public.rs`.
+fn check_tpm_public(data: &[u8]) {
+    if let Ok(public) = TpmPublic::from_tpmt(data) {
+        assert_eq!(public.tpmt_bytes(), data);
+        assert_eq!(public.name(), Name::of_public(public.name_alg, data));
+        let again = TpmPublic::from_tpm2b(&public.tpm2b_bytes()).expect("re-read as TPM2B");
+        assert_eq!(again, public);
+    }
+    if let Ok(public) = TpmPublic::from_tpm2b(data) {
+        assert_eq!(public.tpm2b_bytes(), data);
+        let _ = AttestationKey::from_public(public);
+    }
+    if let Ok((key, _)) = AttestationKey::detect(data) {
+        let again = AttestationKey::from_spki_der(key.spki_der()).expect("re-read own SPKI");
+        assert_eq!(again.spki_der(), key.spki_der());
+    }
+}
+
+/// `fuzz_targets/tpm_signature.rs` (the fixed keys: P-256 and P-384 with the generator
+/// as the point, RSA-2048 with a fixed odd modulus).
+fn check_tpm_signature(data: &[u8]) {
+    let Ok(sig) = TpmtSignature::parse(data) else {
+        return;
+    };
+    let _ = sig.to_string();
+    serde_json::to_string(&sig).expect("serialize TPMT_SIGNATURE");
+    let p256 = (
+        3u16,
+        "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+        "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+    );
+    let p384 = (
+        4u16,
+        "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+        "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+    );
+    let mut keys = Vec::new();
+    for (curve, x, y) in [p256, p384] {
+        let (x, y) = (hex::decode(x).unwrap(), hex::decode(y).unwrap());
+        let mut t = vec![
+            0x00, 0x23, 0x00, 0x0b, 0x00, 0x05, 0x00, 0x72, 0, 0, 0x00, 0x10, 0x00, 0x10,
+        ];
+        t.extend(curve.to_be_bytes());
+        t.extend([0x00, 0x10]);
+        t.extend((x.len() as u16).to_be_bytes());
+        t.extend(&x);
+        t.extend((y.len() as u16).to_be_bytes());
+        t.extend(&y);
+        keys.push(AttestationKey::detect(&t).unwrap().0);
+    }
+    let mut t = vec![
+        0x00, 0x01, 0x00, 0x0b, 0x00, 0x05, 0x00, 0x72, 0, 0, 0x00, 0x10, 0x00, 0x10,
+    ];
+    t.extend([0x08, 0x00, 0, 0, 0, 0, 0x01, 0x00]);
+    t.extend([0xc5; 255]);
+    t.push(0x01);
+    keys.push(AttestationKey::detect(&t).unwrap().0);
+    for key in &keys {
+        let _ = key.verify(data, &sig);
+    }
+}
+
+#[test]
+fn tpm_attest_corpus() {
+    replay("tpm_attest", check_tpm_attest);
+}
+
+#[test]
+fn tpm_public_corpus() {
+    replay("tpm_public", check_tpm_public);
+}
+
+#[test]
+fn tpm_signature_corpus() {
+    replay("tpm_signature", check_tpm_signature);
+}
+
+/// `fuzz_targets/certificate.rs`.
+fn check_certificate(data: &[u8]) {
+    let _ = chain::parse_certificates(data);
+    if let Ok(prefix) = chain::strip_nv_padding(data) {
+        assert!(data.starts_with(prefix));
+    }
+    let Ok(cert) = Certificate::from_der(data) else {
+        return;
+    };
+    assert_eq!(cert.der(), data);
+    assert!(data.windows(cert.tbs().len()).any(|w| w == cert.tbs()));
+    assert!(data
+        .windows(cert.spki_der().len())
+        .any(|w| w == cert.spki_der()));
+    let again = Certificate::from_der(cert.der()).expect("reparse");
+    assert_eq!(again, cert);
+    let _ = (cert.subject_text(), cert.issuer().text(), cert.serial_hex());
+    let _ = (
+        cert.public_key(),
+        cert.strict_der(),
+        cert.check_critical_extensions(),
+    );
+    let _ = cert.check_validity(cert.not_before());
+    let _ = cert.verify_signed_by(&cert, true);
+    let pool = [cert.clone(), again];
+    let opts = ChainOptions {
+        allow_sha1: true,
+        ..ChainOptions::new(cert.not_before())
+    };
+    for trust in [TrustStore::new(), TrustStore::with_builtin_pins()] {
+        if let Ok(chain) = verify_chain(&cert, &pool, &trust, &opts) {
+            assert_eq!(chain.path.first(), Some(&cert));
+        }
+    }
+}
+
+#[test]
+fn certificate_corpus() {
+    replay("certificate", check_certificate);
+}
+
 #[test]
 fn eventlog_corpus() {
     replay("eventlog", check_eventlog);
@@ -234,4 +380,8 @@ fn corpora_reach_valid_and_invalid_outcomes() {
     });
     outcomes("batch_header", |d| BatchHeader::decode(d).is_ok());
     outcomes("eventlog", |d| eventlog::parse(d).is_ok());
+    outcomes("certificate", |d| Certificate::from_der(d).is_ok());
+    outcomes("tpm_attest", |d| TpmsAttest::parse(d).is_ok());
+    outcomes("tpm_public", |d| AttestationKey::detect(d).is_ok());
+    outcomes("tpm_signature", |d| TpmtSignature::parse(d).is_ok());
 }

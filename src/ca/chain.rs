@@ -1,159 +1,56 @@
-//! EK certificate chains: path building from an EK certificate through the given
-//! intermediates to a trusted root (RFC 5280 §6, reduced to what EK chains need).
-//!
-//! Each link: the issuer's subject equals the certificate's issuer (DER equality), the
-//! signature verifies over the exact tbsCertificate bytes (RSA PKCS#1 v1.5 and
-//! RSA-PSS with SHA-256/384/512, ECDSA P-256/P-384 with SHA-256/384/512; SHA-1 is
-//! refused), every certificate below the anchor is valid at the given time, every
-//! issuer is a CA (basicConstraints cA, keyUsage keyCertSign when present, path length)
-//! and no certificate carries a critical extension this module does not understand.
-//! Trust anchors are taken as given (their own validity and signature are not checked).
+//! EK certificate chains for the CA: a thin layer over the verifier library's
+//! [`cerd_attestation::chain`], which parses real TPM certificates leniently, verifies
+//! signatures over the exact signed bytes and builds paths (RFC 5280 §6 as EK chains
+//! need it). The CA trusts exactly the anchors it is given (`--trust DIR`, a swtpm
+//! local CA only when named), not the library's built-in vendor pins; the anchors'
+//! own validity is checked like every other certificate's.
 
-use std::fmt;
 use std::time::Duration;
 
-use der::asn1::ObjectIdentifier;
-use der::{Decode as _, Encode as _, Reader as _};
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
-use x509_cert::Certificate;
+use cerd_attestation::chain::{self as lib, ChainOptions};
+use cerd_attestation::roots::TrustStore;
+use time::OffsetDateTime;
 
-use super::key::PublicKey;
-use super::signature::verify_signature;
+pub use cerd_attestation::chain::ChainError;
 
-/// At most this many certificates between the EK certificate and the anchor.
-const MAX_INTERMEDIATES: usize = 6;
+use super::key::{KeyError, PublicKey};
 
-/// A parsed certificate with its DER and the exact signed bytes.
+/// A parsed certificate and its DER.
 #[derive(Debug, Clone)]
 pub struct Cert {
     pub der: Vec<u8>,
-    pub cert: Certificate,
-    tbs: Vec<u8>,
+    cert: lib::Certificate,
 }
 
 impl Cert {
-    /// Parses DER strictly (x509-cert), keeping the tbsCertificate bytes as they are.
-    pub fn from_der(der: &[u8]) -> Result<Self, der::Error> {
-        let cert = Certificate::from_der(der)?;
-        let mut r = der::SliceReader::new(der)?;
-        let _outer = der::Header::decode(&mut r)?;
-        let tbs = r.tlv_bytes()?.to_vec();
+    /// Parses one DER certificate (lenient where real EK certificates need it; no
+    /// trailing bytes).
+    pub fn from_der(der: &[u8]) -> Result<Self, ChainError> {
+        let cert = lib::Certificate::from_der(der)?;
         Ok(Self {
-            der: der.to_vec(),
+            der: cert.der().to_vec(),
             cert,
-            tbs,
         })
     }
 
-    /// The exact signed bytes (tbsCertificate TLV).
-    pub fn tbs(&self) -> &[u8] {
-        &self.tbs
+    /// The library's certificate (extensions, names, validity).
+    pub fn certificate(&self) -> &lib::Certificate {
+        &self.cert
     }
 
-    pub fn subject(&self) -> String {
-        display_name(&self.cert.tbs_certificate.subject)
+    pub fn key(&self) -> Result<PublicKey, KeyError> {
+        PublicKey::from_spki_der(self.cert.spki_der())
     }
+}
 
-    fn issuer_name(&self) -> String {
-        display_name(&self.cert.tbs_certificate.issuer)
-    }
-
-    pub fn key(&self) -> Result<PublicKey, super::key::KeyError> {
-        PublicKey::from_spki(&self.cert.tbs_certificate.subject_public_key_info)
-    }
-
-    fn issued_by(&self, issuer: &Cert) -> bool {
-        match (
-            self.cert.tbs_certificate.issuer.to_der(),
-            issuer.cert.tbs_certificate.subject.to_der(),
-        ) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        }
-    }
-
-    fn extension<T: der::DecodeOwned>(&self, oid: ObjectIdentifier) -> Result<Option<T>, String> {
-        let Some(exts) = &self.cert.tbs_certificate.extensions else {
-            return Ok(None);
-        };
-        match exts.iter().find(|e| e.extn_id == oid) {
-            None => Ok(None),
-            Some(e) => T::from_der(e.extn_value.as_bytes())
-                .map(Some)
-                .map_err(|err| {
-                    format!(
-                        "extension {oid} of '{}' does not parse: {err}",
-                        self.subject()
-                    )
-                }),
+impl From<lib::Certificate> for Cert {
+    fn from(cert: lib::Certificate) -> Self {
+        Self {
+            der: cert.der().to_vec(),
+            cert,
         }
     }
 }
-
-fn display_name(name: &x509_cert::name::Name) -> String {
-    let s = name.to_string();
-    if s.is_empty() {
-        "(empty subject)".to_owned()
-    } else {
-        s
-    }
-}
-
-/// Why a chain was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ChainError {
-    /// No given intermediate or trusted root is the issuer of `subject`.
-    NoIssuer { subject: String, issuer: String },
-    /// A certificate is outside its validity period at the checked time.
-    NotValidNow { subject: String, detail: String },
-    /// An issuer is not allowed to issue certificates.
-    NotCa { subject: String, detail: String },
-    /// A signature does not verify, or uses an algorithm not accepted.
-    Signature {
-        subject: String,
-        issuer: String,
-        detail: String,
-    },
-    /// A critical extension this verifier does not process.
-    UnknownCritical { subject: String, oid: String },
-    /// The chain is longer than allowed.
-    TooLong { subject: String },
-}
-
-impl fmt::Display for ChainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoIssuer { subject, issuer } => write!(
-                f,
-                "no trusted root or given intermediate is the issuer '{issuer}' of '{subject}'"
-            ),
-            Self::NotValidNow { subject, detail } => {
-                write!(f, "certificate '{subject}' is not valid now: {detail}")
-            }
-            Self::NotCa { subject, detail } => {
-                write!(f, "issuer '{subject}' may not issue certificates: {detail}")
-            }
-            Self::Signature {
-                subject,
-                issuer,
-                detail,
-            } => write!(f, "signature on '{subject}' by '{issuer}': {detail}"),
-            Self::UnknownCritical { subject, oid } => write!(
-                f,
-                "certificate '{subject}' has critical extension {oid} which is not understood"
-            ),
-            Self::TooLong { subject } => {
-                write!(
-                    f,
-                    "chain above '{subject}' is longer than {MAX_INTERMEDIATES} certificates"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for ChainError {}
 
 /// Finds a path from `leaf` through `intermediates` to one of `anchors`, valid at
 /// `now` (time since the Unix epoch). Returns the subjects from the leaf up to and
@@ -164,153 +61,23 @@ pub fn verify_chain(
     anchors: &[Cert],
     now: Duration,
 ) -> Result<Vec<String>, ChainError> {
-    check_own(leaf, now)?;
-    let mut path = vec![leaf.subject()];
-    extend(leaf, intermediates, anchors, now, 0, &mut path)?;
-    Ok(path)
-}
-
-/// Tries every candidate issuer of `cert`; the first complete path wins, else the
-/// most telling failure (a broken signature or expiry beats "no issuer").
-fn extend(
-    cert: &Cert,
-    intermediates: &[Cert],
-    anchors: &[Cert],
-    now: Duration,
-    depth: usize,
-    path: &mut Vec<String>,
-) -> Result<(), ChainError> {
-    let mut best = ChainError::NoIssuer {
-        subject: cert.subject(),
-        issuer: cert.issuer_name(),
-    };
-    for anchor in anchors.iter().filter(|a| cert.issued_by(a)) {
-        match link(cert, anchor, depth) {
-            Ok(()) => {
-                path.push(anchor.subject());
-                return Ok(());
-            }
-            Err(e) => best = e,
-        }
+    let mut trust = TrustStore::new();
+    for a in anchors {
+        trust.add_certificate(a.cert.clone());
     }
-    for issuer in intermediates.iter().filter(|i| cert.issued_by(i)) {
-        if depth >= MAX_INTERMEDIATES || path.len() > MAX_INTERMEDIATES {
-            return Err(ChainError::TooLong {
-                subject: cert.subject(),
-            });
-        }
-        if issuer.der == cert.der {
-            continue; // self-issued intermediate: no progress
-        }
-        let attempt = link(cert, issuer, depth).and_then(|()| check_own(issuer, now));
-        match attempt {
-            Ok(()) => {
-                path.push(issuer.subject());
-                match extend(
-                    issuer,
-                    intermediates,
-                    anchors,
-                    now,
-                    depth.saturating_add(1),
-                    path,
-                ) {
-                    Ok(()) => return Ok(()),
-                    Err(e) => {
-                        path.pop();
-                        best = e;
-                    }
-                }
-            }
-            Err(e) => best = e,
-        }
-    }
-    Err(best)
-}
-
-/// Checks one link: `issuer` is a CA allowed `depth` intermediates below it, and its
-/// key verifies `cert`'s signature.
-fn link(cert: &Cert, issuer: &Cert, depth: usize) -> Result<(), ChainError> {
-    let not_ca = |detail: String| ChainError::NotCa {
-        subject: issuer.subject(),
-        detail,
-    };
-    let bc: Option<BasicConstraints> = issuer
-        .extension(x509_cert::der::oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS)
-        .map_err(not_ca)?;
-    match bc {
-        Some(bc) if bc.ca => {
-            if let Some(max) = bc.path_len_constraint {
-                if depth > usize::from(max) {
-                    return Err(not_ca(format!(
-                        "pathLenConstraint {max} but {depth} intermediates below it"
-                    )));
-                }
-            }
-        }
-        _ => return Err(not_ca("basicConstraints cA is not set".to_owned())),
-    }
-    let ku: Option<KeyUsage> = issuer
-        .extension(x509_cert::der::oid::db::rfc5280::ID_CE_KEY_USAGE)
-        .map_err(not_ca)?;
-    if let Some(ku) = ku {
-        if !ku.0.contains(KeyUsages::KeyCertSign) {
-            return Err(not_ca("keyUsage lacks keyCertSign".to_owned()));
-        }
-    }
-    let sig_err = |detail: String| ChainError::Signature {
-        subject: cert.subject(),
-        issuer: issuer.subject(),
-        detail,
-    };
-    let key = issuer.key().map_err(|e| sig_err(e.to_string()))?;
-    verify_signature(cert, &key).map_err(sig_err)
-}
-
-/// Validity at `now` and no unknown critical extension.
-fn check_own(cert: &Cert, now: Duration) -> Result<(), ChainError> {
-    let v = &cert.cert.tbs_certificate.validity;
-    let (nb, na) = (
-        v.not_before.to_unix_duration(),
-        v.not_after.to_unix_duration(),
-    );
-    if now < nb {
-        return Err(ChainError::NotValidNow {
-            subject: cert.subject(),
-            detail: format!("not before {}", v.not_before),
-        });
-    }
-    if now > na {
-        return Err(ChainError::NotValidNow {
-            subject: cert.subject(),
-            detail: format!("expired {}", v.not_after),
-        });
-    }
-    use x509_cert::der::oid::db::rfc5280 as o;
-    let understood = [
-        o::ID_CE_BASIC_CONSTRAINTS,
-        o::ID_CE_KEY_USAGE,
-        o::ID_CE_SUBJECT_ALT_NAME,
-        o::ID_CE_EXT_KEY_USAGE,
-        o::ID_CE_CERTIFICATE_POLICIES,
-        o::ID_CE_SUBJECT_KEY_IDENTIFIER,
-        o::ID_CE_AUTHORITY_KEY_IDENTIFIER,
-        o::ID_CE_SUBJECT_DIRECTORY_ATTRIBUTES,
-    ];
-    for ext in cert.cert.tbs_certificate.extensions.iter().flatten() {
-        if ext.critical && !understood.contains(&ext.extn_id) {
-            return Err(ChainError::UnknownCritical {
-                subject: cert.subject(),
-                oid: ext.extn_id.to_string(),
-            });
-        }
-    }
-    Ok(())
+    let pool: Vec<lib::Certificate> = intermediates.iter().map(|c| c.cert.clone()).collect();
+    let at = time::Duration::try_from(now)
+        .ok()
+        .and_then(|d| OffsetDateTime::UNIX_EPOCH.checked_add(d))
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    lib::verify_chain(&leaf.cert, &pool, &trust, &ChainOptions::new(at)).map(|c| c.subjects())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ca::issue::{ak_certificate, root_certificate, AkCertificate, CaKey, TpmAttributes};
+    use der::Encode as _;
 
     fn now() -> Duration {
         std::time::SystemTime::now()
@@ -356,20 +123,21 @@ mod tests {
             let path = verify_chain(&leaf, &[], std::slice::from_ref(&root), now()).unwrap();
             assert_eq!(path.len(), 2);
             assert!(path[0].starts_with("CN=cerd AK "), "{path:?}");
-            // Another root with the same name but another key.
+            // Another root with the same name but another key: its subject key
+            // identifier is not the leaf's authority key identifier.
             let (other, _) = pair(p384);
             let e = verify_chain(&leaf, &[], &[other], now()).unwrap_err();
-            assert!(matches!(e, ChainError::Signature { .. }), "{e}");
+            assert!(matches!(e, ChainError::Incomplete { .. }), "{e}");
             // No anchor at all.
             let e = verify_chain(&leaf, &[], &[], now()).unwrap_err();
-            assert!(matches!(e, ChainError::NoIssuer { .. }), "{e}");
+            assert!(matches!(e, ChainError::Incomplete { .. }), "{e}");
             // Two days later the leaf (1 day) has expired.
             let later = now() + Duration::from_secs(2 * 86_400);
             let e = verify_chain(&leaf, &[], std::slice::from_ref(&root), later).unwrap_err();
-            assert!(matches!(e, ChainError::NotValidNow { .. }), "{e}");
+            assert!(matches!(e, ChainError::Expired { .. }), "{e}");
             // The leaf is not a CA: nothing can chain through it.
             let e = verify_chain(&leaf, std::slice::from_ref(&leaf), &[], now()).unwrap_err();
-            assert!(matches!(e, ChainError::NoIssuer { .. }), "{e}");
+            assert!(matches!(e, ChainError::Incomplete { .. }), "{e}");
             // One changed byte in the signed part.
             let mut der = leaf.der.clone();
             let at = der.len() / 2;
@@ -378,6 +146,26 @@ mod tests {
                 assert!(verify_chain(&bad, &[], std::slice::from_ref(&root), now()).is_err());
             }
         }
+    }
+
+    /// Every vendor PEM file of `../shared/vectors/tpm-roots` loads as a trust
+    /// directory file would (several are not strict RFC 7468 PEM).
+    #[test]
+    fn vendor_pem_files_load() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/vectors/tpm-roots/keylime-tpm_cert_store");
+        if !dir.is_dir() {
+            println!("SKIP: {} is absent", dir.display());
+            return;
+        }
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let certs = crate::ca::store::load_cert_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            n += certs.len();
+        }
+        assert!(n >= 50, "{n}");
     }
 
     #[test]

@@ -222,11 +222,10 @@ impl TpmAttributes {
     /// From the EK certificate's subjectAltName directoryName (TCG EK Credential
     /// Profile §3.2.9), when it names all three.
     pub fn from_ek_cert(cert: &Cert) -> Option<Self> {
-        let exts = cert.cert.tbs_certificate.extensions.as_ref()?;
-        let san = exts
-            .iter()
-            .find(|e| e.extn_id == x509_cert::der::oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)?;
-        let san = SubjectAltName::from_der(san.extn_value.as_bytes()).ok()?;
+        let san = cert
+            .certificate()
+            .extension(cerd_attestation::chain::ext::SUBJECT_ALT_NAME)?;
+        let san = SubjectAltName::from_der(&san.value).ok()?;
         let (mut m, mut mo, mut v) = (None, None, None);
         for gn in &san.0 {
             let GeneralName::DirectoryName(name) = gn else {
@@ -377,7 +376,9 @@ mod tests {
                 .unwrap();
             let cert = root_certificate(&key, "test CA", 1, now, 3650).unwrap();
             let parsed = Cert::from_der(&cert.to_der().unwrap()).unwrap();
-            crate::ca::signature::verify_signature(&parsed, &key.public()).unwrap();
+            assert_eq!(parsed.key().unwrap(), key.public());
+            let c = parsed.certificate();
+            c.verify_signed_by(c, false).unwrap();
             let back = CaKey::from_pem(&key.to_pem().unwrap()).unwrap();
             assert_eq!(back.public(), key.public());
         }

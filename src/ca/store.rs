@@ -280,38 +280,10 @@ pub fn load_cert_file(path: &Path) -> anyhow::Result<Vec<super::chain::Cert>> {
     Ok(certs)
 }
 
-/// Reads every certificate in a PEM text (any number of CERTIFICATE blocks).
+/// Reads every certificate in a PEM text (any number of CERTIFICATE blocks, read the
+/// lax way of RFC 7468 §3 that vendor files need).
 pub fn certs_from_pem(text: &[u8]) -> Result<Vec<super::chain::Cert>, String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
-    while let Some(start) = find(rest, BEGIN) {
-        let after = rest.get(start..).unwrap_or_default();
-        let end = find(after, END).ok_or("a CERTIFICATE block has no END line")?;
-        let block = after
-            .get(..end.saturating_add(END.len()))
-            .unwrap_or_default();
-        let (label, der) = pem_rfc7468_decode(block)?;
-        if label != "CERTIFICATE" {
-            return Err(format!("unexpected PEM label {label}"));
-        }
-        out.push(
-            super::chain::Cert::from_der(&der)
-                .map_err(|e| format!("certificate does not parse: {e}"))?,
-        );
-        rest = after
-            .get(end.saturating_add(END.len())..)
-            .unwrap_or_default();
-    }
-    Ok(out)
-}
-
-fn pem_rfc7468_decode(block: &[u8]) -> Result<(String, Vec<u8>), String> {
-    let (label, der) = der::pem::decode_vec(block).map_err(|e| format!("bad PEM: {e}"))?;
-    Ok((label.to_owned(), der))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    cerd_attestation::chain::parse_pem_certificates(text)
+        .map(|certs| certs.into_iter().map(super::chain::Cert::from).collect())
+        .map_err(|e| e.to_string())
 }

@@ -25,3 +25,4 @@ mod tpm;
 #[cfg(feature = "tpm")]
 mod tpm_keys;
 mod verify;
+mod verify_quote;

@@ -12,7 +12,11 @@ use crate::record::Bundle;
 /// record's runtime names was measured in it, after any foreign extend.
 pub(super) fn log_check(bundle: &Bundle, evidence: Option<&Evidence>) -> Check {
     let Some(tpm) = evidence.and_then(|e| e.tpm.as_ref()) else {
-        return Check::skipped(CheckId::LogReplay, Reason::EvidenceAbsent, "no TPM evidence");
+        return Check::skipped(
+            CheckId::LogReplay,
+            Reason::EvidenceAbsent,
+            "no TPM evidence",
+        );
     };
     let Some(log) = &tpm.log else {
         return Check::skipped(
@@ -88,7 +92,11 @@ pub(super) fn policy_files(bundle: &Bundle, policy: Option<&Policy>) -> (Check, 
     };
     let runtime = bundle.snapshot.runtime.as_ref();
     let binary = if policy.binaries.is_empty() {
-        Check::skipped(CheckId::PolicyBinary, Reason::NoPolicy, "the policy names no binaries")
+        Check::skipped(
+            CheckId::PolicyBinary,
+            Reason::NoPolicy,
+            "the policy names no binaries",
+        )
     } else {
         match runtime.and_then(|rt| rt.binary.as_ref()) {
             None => Check::fail(
@@ -110,16 +118,25 @@ pub(super) fn policy_files(bundle: &Bundle, policy: Option<&Policy>) -> (Check, 
         }
     };
     let models = if policy.models.is_empty() {
-        Check::skipped(CheckId::PolicyModels, Reason::NoPolicy, "the policy names no models")
+        Check::skipped(
+            CheckId::PolicyModels,
+            Reason::NoPolicy,
+            "the policy names no models",
+        )
     } else {
-        let files = runtime.map(|rt| rt.model_files.as_slice()).unwrap_or_default();
+        let files = runtime
+            .map(|rt| rt.model_files.as_slice())
+            .unwrap_or_default();
         if files.is_empty() {
             Check::fail(
                 CheckId::PolicyModels,
                 Reason::PolicyModelNotAllowed,
                 "the record names no model files, and the policy requires allowed ones",
             )
-        } else if let Some(bad) = files.iter().find(|f| policy.model_named(&f.digest).is_none()) {
+        } else if let Some(bad) = files
+            .iter()
+            .find(|f| policy.model_named(&f.digest).is_none())
+        {
             Check::fail(
                 CheckId::PolicyModels,
                 Reason::PolicyModelNotAllowed,
@@ -142,7 +159,11 @@ pub(super) fn policy_files(bundle: &Bundle, policy: Option<&Policy>) -> (Check, 
 /// Required PCR values, from the quoted PCRs.
 pub(super) fn policy_pcrs(evidence: Option<&Evidence>, policy: Option<&Policy>) -> Check {
     let Some(policy) = policy.filter(|p| !p.pcrs.is_empty()) else {
-        return Check::skipped(CheckId::PolicyPcrs, Reason::NoPolicy, "the policy requires no PCR values");
+        return Check::skipped(
+            CheckId::PolicyPcrs,
+            Reason::NoPolicy,
+            "the policy requires no PCR values",
+        );
     };
     let Some(tpm) = evidence.and_then(|e| e.tpm.as_ref()) else {
         return Check::fail(
@@ -153,7 +174,8 @@ pub(super) fn policy_pcrs(evidence: Option<&Evidence>, policy: Option<&Policy>) 
     };
     for (index, want) in &policy.pcrs {
         let got = tpm.pcrs.values.get(&index.to_string());
-        if tpm.pcrs.bank != "sha256" || got.map(String::as_str) != Some(hex::encode(want).as_str()) {
+        if tpm.pcrs.bank != "sha256" || got.map(String::as_str) != Some(hex::encode(want).as_str())
+        {
             return Check::fail(
                 CheckId::PolicyPcrs,
                 Reason::PolicyPcrMismatch,
@@ -180,11 +202,18 @@ pub(super) fn record_age(bundle: &Bundle, policy: Option<&Policy>, at: OffsetDat
         return Check::fail(
             CheckId::RecordAge,
             Reason::RecordFromFuture,
-            format!("sealed at {}, after the verification time {at}", bundle.created_at),
+            format!(
+                "sealed at {}, after the verification time {at}",
+                bundle.created_at
+            ),
         );
     }
     let Some(max) = policy.and_then(|p| p.max_record_age) else {
-        return Check::skipped(CheckId::RecordAge, Reason::NoPolicy, "the policy sets no maximum age");
+        return Check::skipped(
+            CheckId::RecordAge,
+            Reason::NoPolicy,
+            "the policy sets no maximum age",
+        );
     };
     let age = at - created;
     let max = time::Duration::try_from(max).unwrap_or(time::Duration::MAX);
@@ -192,7 +221,11 @@ pub(super) fn record_age(bundle: &Bundle, policy: Option<&Policy>, at: OffsetDat
         Check::fail(
             CheckId::RecordAge,
             Reason::RecordTooOld,
-            format!("sealed {} ago, more than the policy's {}", whole(age), whole(max)),
+            format!(
+                "sealed {} ago, more than the policy's {}",
+                whole(age),
+                whole(max)
+            ),
         )
     } else {
         Check::pass(CheckId::RecordAge, format!("sealed {} ago", whole(age)))
