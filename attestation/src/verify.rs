@@ -39,6 +39,9 @@ pub enum CheckId {
     BatchInclusion,
     /// Hardware evidence binding the record to a TPM quote or SNP report.
     Evidence,
+    /// The attestation key chains to a trusted root (attestation CA + EK vendor root,
+    /// cloud vTPM root) or is pinned.
+    AkTrust,
     /// The measurement log replays to the quoted PCR, and names the record's runtime.
     LogReplay,
     /// The record's inference binary is on the policy's allow-list.
@@ -61,6 +64,7 @@ impl CheckId {
             Self::Content => "input/output content",
             Self::BatchInclusion => "batch inclusion",
             Self::Evidence => "hardware evidence",
+            Self::AkTrust => "AK trust",
             Self::LogReplay => "log replay",
             Self::PolicyBinary => "policy: binary",
             Self::PolicyModels => "policy: models",
@@ -439,8 +443,18 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
             "the policy requires hardware evidence and the record is not attested",
         );
     }
+    let has_quote = evidence.as_ref().is_some_and(|e| e.tpm.is_some());
     checks.push(inclusion);
     checks.push(hardware);
+    checks.push(if has_quote {
+        Check::skipped(
+            CheckId::AkTrust,
+            Reason::AkTrustNotVerified,
+            "the AK's certificate chain is not checked in this version: the quote proves the AK signed it, not which TPM holds the AK",
+        )
+    } else {
+        Check::skipped(CheckId::AkTrust, Reason::EvidenceAbsent, "no TPM quote")
+    });
 
     // 7.–11. what ran: log replay, policy allow-lists and PCRs, record age.
     match &parsed {
@@ -610,15 +624,7 @@ fn evidence_checks(
         )
     };
     let hardware = match &ev.tpm {
-        Some(tpm) => Check::skipped(
-            CheckId::Evidence,
-            Reason::EvidenceNotVerified,
-            format!(
-                "a TPM quote is present (AK {}, {} EK certificate(s)); this version does not verify quotes yet: use `cer export tpm2-tools` and tpm2_checkquote",
-                tpm.ak.name,
-                tpm.ek.certificates.len()
-            ),
-        ),
+        Some(tpm) => quote_check(tpm, &header.hash()),
         None => Check::skipped(
             CheckId::Evidence,
             Reason::EvidenceAbsent,
@@ -626,6 +632,80 @@ fn evidence_checks(
         ),
     };
     (inclusion, hardware, Some(meta.evidence))
+}
+
+/// The TPM quote: signed by the carried AK, over the batch header hash, covering the
+/// carried PCR values. Whether the AK itself is trustworthy is the `ak trust` check.
+fn quote_check(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) -> Check {
+    use crate::tpm::{verify_quote, AttestationKey, PcrValues, TpmPublic};
+    let public = match TpmPublic::from_tpm2b(&tpm.ak.public.0) {
+        Ok(p) => p,
+        Err(e) => {
+            return Check::fail(
+                CheckId::Evidence,
+                Reason::AkKeyUnsupported,
+                format!("ak.public: {e}"),
+            )
+        }
+    };
+    let name = hex::encode(public.name().to_bytes());
+    if name != tpm.ak.name {
+        return Check::fail(
+            CheckId::Evidence,
+            Reason::AkNameMismatch,
+            format!("ak.name is {}, the AK public hashes to {name}", tpm.ak.name),
+        );
+    }
+    let ak = match AttestationKey::from_public(public) {
+        Ok(k) => k,
+        Err(e) => {
+            return Check::fail(
+                CheckId::Evidence,
+                Reason::AkKeyUnsupported,
+                format!("ak.public: {e}"),
+            )
+        }
+    };
+    let pcrs = match PcrValues::try_from(&tpm.pcrs) {
+        Ok(p) => p,
+        Err(e) => {
+            return Check::fail(
+                CheckId::Evidence,
+                Reason::EvidenceMalformed,
+                format!("pcrs: {e}"),
+            )
+        }
+    };
+    let report = verify_quote(
+        &ak,
+        &tpm.attest.0,
+        &tpm.signature.0,
+        Some(header_hash.as_bytes()),
+        Some(&pcrs),
+    );
+    if let Some(bad) = report.checks.iter().find(|c| c.status == Status::Fail) {
+        return Check::fail(
+            CheckId::Evidence,
+            bad.reason.unwrap_or(Reason::QuoteSignatureInvalid),
+            format!("TPM quote: {}", bad.message),
+        );
+    }
+    let clock = report
+        .clock_info()
+        .map(|c| {
+            format!(
+                ", resetCount {} restartCount {}",
+                c.reset_count, c.restart_count
+            )
+        })
+        .unwrap_or_default();
+    Check::pass(
+        CheckId::Evidence,
+        format!(
+            "TPM quote signed by AK {} over the batch header hash, PCR digest matches the carried values{clock}",
+            tpm.ak.name
+        ),
+    )
 }
 
 /// NexArt's content rule: a string hashes as its UTF-8 bytes, anything else as its

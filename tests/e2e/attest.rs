@@ -209,6 +209,81 @@ fn tampered_quote_or_proof_is_caught() {
         run.json_lines()[0]["reasons"],
         json!(["MERKLE_PROOF_INVALID"])
     );
+    // Each evidence field changed in turn fails its own check.
+    let pristine = read(&a);
+    let flip_b64 = |v: &Value| -> Value {
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::STANDARD;
+        let mut bytes = e.decode(v.as_str().unwrap()).unwrap();
+        let n = bytes.len();
+        bytes[n - 3] ^= 1;
+        json!(e.encode(bytes))
+    };
+    fn ev(b: &mut Value) -> &mut Value {
+        &mut b["meta"]["cerd"]["evidence"]
+    }
+    let cases: Vec<(&str, crate::util::Edit, &str)> = vec![
+        (
+            "attest",
+            Box::new(move |b: &mut Value| {
+                let t = ev(b)["tpm"]["attest"].clone();
+                ev(b)["tpm"]["attest"] = flip_b64(&t);
+            }),
+            "QUOTE_SIGNATURE_INVALID",
+        ),
+        (
+            "signature",
+            Box::new(move |b: &mut Value| {
+                let t = ev(b)["tpm"]["signature"].clone();
+                ev(b)["tpm"]["signature"] = flip_b64(&t);
+            }),
+            "QUOTE_SIGNATURE_INVALID",
+        ),
+        (
+            "pcr value",
+            Box::new(move |b: &mut Value| {
+                ev(b)["tpm"]["pcrs"]["values"]["15"] = json!("11".repeat(32));
+            }),
+            "PCR_DIGEST_MISMATCH",
+        ),
+        (
+            "header sequence",
+            Box::new(move |b: &mut Value| {
+                ev(b)["batch"]["header"]["sequence"] = json!(7);
+                ev(b)["batch"]["header"]["previous"] = json!("22".repeat(32));
+            }),
+            "QUALIFYING_DATA_MISMATCH",
+        ),
+        (
+            "ak name",
+            Box::new(move |b: &mut Value| {
+                ev(b)["tpm"]["ak"]["name"] = json!(format!("000b{}", "33".repeat(32)));
+            }),
+            "AK_NAME_MISMATCH",
+        ),
+    ];
+    for (name, edit, code) in cases {
+        let mut b = pristine.clone();
+        edit(&mut b);
+        let f = host.dir.write(
+            &format!("sweep-{name}.json"),
+            serde_json::to_vec(&b).unwrap(),
+        );
+        let run = cer(["verify", "--format", "json", f.to_str().unwrap()]).expect(1);
+        let reasons = run.json_lines()[0]["reasons"].clone();
+        assert!(
+            reasons.as_array().unwrap().contains(&json!(code)),
+            "{name}: {reasons}"
+        );
+    }
+    let run = cer(["verify", a.to_str().unwrap()]).expect(0);
+    assert!(
+        run.stdout
+            .contains("PASS     hardware evidence     TPM quote signed by AK"),
+        "{}",
+        run.stdout
+    );
+
     bundle["meta"]["cerd"]["evidence"]["batch"]["proof"] = json!("garbage");
     let garbage = host
         .dir
