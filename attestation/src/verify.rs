@@ -174,6 +174,11 @@ pub enum Reason {
     NotRequested,
     /// AK trust inputs were given, but this verifier did not check them.
     AkTrustNotVerified,
+    /// The AK certificate does not chain to a trusted root (the message names the
+    /// chain's own reason code, e.g. CERT_EXPIRED, CHAIN_INCOMPLETE).
+    AkCertUntrusted,
+    /// The AK certificate certifies another key than the AK.
+    AkCertKeyMismatch,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
 }
@@ -218,6 +223,8 @@ impl Reason {
             Self::PcrDigestMismatch => "PCR_DIGEST_MISMATCH",
             Self::NotRequested => "NOT_REQUESTED",
             Self::AkTrustNotVerified => "AK_TRUST_NOT_VERIFIED",
+            Self::AkCertUntrusted => "AK_CERT_UNTRUSTED",
+            Self::AkCertKeyMismatch => "AK_CERT_KEY_MISMATCH",
             Self::NotEvaluated => "NOT_EVALUATED",
         }
     }

@@ -10,6 +10,8 @@ use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
+use cerd_attestation::chain::{parse_certificates, verify_chain, ChainOptions};
+use cerd_attestation::roots::TrustStore;
 use cerd_attestation::tpm::{
     verify_quote, AkFormat, AttestationKey, PcrSelectionSpec, PcrValues, QuoteCheck, QuoteCheckId,
     QuoteReport,
@@ -162,14 +164,9 @@ pub fn run(args: VerifyQuoteArgs) -> anyhow::Result<Outcome> {
 /// The AK-trust check: does the AK belong to a genuine TPM (its certificate chains to
 /// a trusted root, or its key is pinned)?
 ///
-/// HOOK (lead): certificate chains are verified by `cerd_attestation::chain`, which is
-/// not wired in here yet. Until it is, this reports SKIPPED: `NOT_REQUESTED` when no
-/// trust input was given, `AK_TRUST_NOT_VERIFIED` when some was, which makes the
-/// command exit 1 rather than affirm a trust it did not check. Wiring it means: build
-/// the path from `inputs.ak_cert` through `inputs.chain` to a root in
-/// `inputs.trust_dir` or the built-in pins at `inputs.at`, check that the leaf's
-/// SubjectPublicKeyInfo equals `ak.spki_der()`, and return PASS or FAIL with the
-/// chain's reason code.
+/// SKIPPED (`NOT_REQUESTED`) when no trust input was given; otherwise the AK
+/// certificate must chain through `--chain` to a root in `--trust` or a built-in pin as
+/// of `--at`, and certify the AK's own key.
 fn check_ak_trust(ak: &AttestationKey, inputs: &AkTrustInputs) -> QuoteCheck {
     if inputs.is_empty() {
         return QuoteCheck::skipped(
@@ -178,33 +175,64 @@ fn check_ak_trust(ak: &AttestationKey, inputs: &AkTrustInputs) -> QuoteCheck {
             "no --ak-cert, --chain or --trust given: the quote is checked against this key, but nothing shows the key belongs to a genuine TPM",
         );
     }
-    let given: Vec<String> = inputs
-        .ak_cert
-        .iter()
-        .map(|(p, _)| format!("--ak-cert {}", p.display()))
-        .chain(
-            inputs
-                .chain
-                .iter()
-                .map(|(p, _)| format!("--chain {}", p.display())),
-        )
-        .chain(
-            inputs
-                .trust_dir
-                .iter()
-                .map(|p| format!("--trust {}", p.display())),
-        )
-        .collect();
-    QuoteCheck::skipped(
-        QuoteCheckId::AkTrust,
-        Reason::AkTrustNotVerified,
-        format!(
-            "not checked: this build of cer does not verify certificate chains in verify-quote yet, so the {} AK is not shown to be trusted as of {} (given: {})",
-            ak.describe(),
-            inputs.at.format(&Rfc3339).unwrap_or_else(|_| inputs.at.to_string()),
-            given.join(", ")
-        ),
-    )
+    match ak_trust(ak, inputs) {
+        Ok(msg) => QuoteCheck::pass(QuoteCheckId::AkTrust, msg),
+        Err((reason, msg)) => QuoteCheck::fail(QuoteCheckId::AkTrust, reason, msg),
+    }
+}
+
+/// Path building from `--ak-cert` through `--chain` to `--trust` or a built-in pin, as of
+/// `--at`, then the leaf's key against the AK.
+fn ak_trust(ak: &AttestationKey, inputs: &AkTrustInputs) -> Result<String, (Reason, String)> {
+    let untrusted = |m: String| (Reason::AkCertUntrusted, m);
+    let Some((path, bytes)) = &inputs.ak_cert else {
+        return Err(untrusted(
+            "--chain/--trust were given but no --ak-cert: there is no AK certificate to check"
+                .into(),
+        ));
+    };
+    let leaf = parse_certificates(bytes)
+        .map_err(|e| untrusted(format!("{}: {e} ({})", path.display(), e.code())))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| untrusted(format!("{}: no certificate", path.display())))?;
+    let mut pool = Vec::new();
+    for (p, b) in &inputs.chain {
+        pool.extend(
+            parse_certificates(b)
+                .map_err(|e| untrusted(format!("{}: {e} ({})", p.display(), e.code())))?,
+        );
+    }
+    let mut trust = TrustStore::with_builtin_pins();
+    if let Some(dir) = &inputs.trust_dir {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| untrusted(format!("cannot read {}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let b = std::fs::read(&p)
+                .map_err(|e| untrusted(format!("cannot read {}: {e}", p.display())))?;
+            trust
+                .add_file_bytes(&b)
+                .map_err(|e| untrusted(format!("{}: {e} ({})", p.display(), e.code())))?;
+        }
+    }
+    let verified = verify_chain(&leaf, &pool, &trust, &ChainOptions::new(inputs.at))
+        .map_err(|e| untrusted(format!("{e} ({})", e.code())))?;
+    if leaf.spki_der() != ak.spki_der() {
+        return Err((
+            Reason::AkCertKeyMismatch,
+            format!("{} certifies another key than the AK", path.display()),
+        ));
+    }
+    Ok(format!(
+        "the AK certificate chains through {} certificate(s) to {} ({:?})",
+        verified.path.len(),
+        verified.anchor.name,
+        verified.anchor.source
+    ))
 }
 
 impl Request {

@@ -158,39 +158,57 @@ fn gce_vtpm_quotes_verify_and_their_twins_fail_with_their_reason() {
     }
 }
 
+/// The GCE quote's AK certificate chains (with the intermediate from the vectors) to the
+/// built-in GCE pin; without the intermediate, or with a foreign certificate, it fails.
 #[test]
-fn ak_trust_inputs_are_not_affirmed_until_chains_are_checked() {
+fn gce_ak_certificate_chains_to_the_built_in_pin() {
     let Some(v) = vectors() else { return };
     let g = v.join(GCE);
     let p = |name: &str| g.join(name).to_str().unwrap().to_owned();
-    let roots = v.join("tpm-roots");
-    let args = [
-        "--ak",
-        &p("ak.tpmt_public"),
-        "--quote",
-        &p("quote-sha256.attest"),
-        "--signature",
-        &p("quote-sha256.sig"),
-        "--nonce",
-        "9009",
-        "--ak-cert",
-        &p("ak_cert.der"),
-        "--trust",
-        roots.to_str().unwrap(),
-        "--at",
-        "2025-06-01T00:00:00Z",
-    ];
-    let v = verify_json(&args, 1);
-    assert_eq!(v["valid"], false);
-    let trust = v["checks"].as_array().unwrap().last().unwrap();
+    let inter = v.join("tpm-roots/google-gce/tpm_ek_intermediate_2.crt");
+    // Pins are SHA-256 of a root's key: the root certificate itself comes with --chain
+    // and is accepted only because its key is pinned.
+    let root = v.join("tpm-roots/google-gce/tpm_ek_root_1.cer");
+    let base = |cert: String, chain: bool| {
+        let mut a = vec![
+            "--ak".to_string(),
+            p("ak.tpmt_public"),
+            "--quote".into(),
+            p("quote-sha256.attest"),
+            "--signature".into(),
+            p("quote-sha256.sig"),
+            "--nonce".into(),
+            "9009".into(),
+            "--ak-cert".into(),
+            cert,
+        ];
+        if chain {
+            a.extend(["--chain".into(), inter.to_str().unwrap().to_owned()]);
+        }
+        a.extend(["--chain".into(), root.to_str().unwrap().to_owned()]);
+        a
+    };
+    let args = base(p("ak_cert.der"), true);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ok = verify_json(&refs, 0);
+    let trust = ok["checks"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(trust["check"], "ak_trust");
-    assert_eq!(trust["status"], "SKIPPED");
-    assert_eq!(trust["reason"], "AK_TRUST_NOT_VERIFIED");
-    assert!(trust["message"]
-        .as_str()
-        .unwrap()
-        .contains("2025-06-01T00:00:00Z"));
-    assert_eq!(reasons(&v), ["AK_TRUST_NOT_VERIFIED"]);
+    assert_eq!(trust["status"], "PASS", "{trust}");
+    // No intermediate: the chain is incomplete.
+    let args = base(p("ak_cert.der"), false);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(reasons(&verify_json(&refs, 1)), ["AK_CERT_UNTRUSTED"]);
+    // A valid GCE certificate for another key.
+    let other = v.join("tpm/go-tpm-tools/certificates/pca_tpm_rsa_sign_cert.pem");
+    if other.exists() {
+        let args = base(other.to_str().unwrap().to_owned(), true);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = reasons(&verify_json(&refs, 1));
+        assert!(
+            r == ["AK_CERT_UNTRUSTED"] || r == ["AK_CERT_KEY_MISMATCH"],
+            "{r:?}"
+        );
+    }
 }
 
 #[test]
