@@ -6,7 +6,6 @@ mod attest;
 mod ca;
 mod docs;
 mod ear;
-#[cfg(feature = "tpm")]
 mod export;
 mod inspect;
 mod seal;
@@ -65,7 +64,6 @@ enum Command {
     Swtpm(swtpm::SwtpmArgs),
     #[cfg(feature = "tpm")]
     Attest(attest::AttestArgs),
-    #[cfg(feature = "tpm")]
     Export(export::ExportArgs),
     Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
@@ -85,7 +83,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Swtpm(args) => swtpm::run_swtpm(args),
         #[cfg(feature = "tpm")]
         Command::Attest(args) => attest::run(args),
-        #[cfg(feature = "tpm")]
         Command::Export(args) => export::run(args),
         Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),

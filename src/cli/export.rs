@@ -4,13 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use cerd_attestation::evidence::{self, TpmEvidence};
+use cerd_attestation::tpm::{AttestationKey, TpmPublic};
 use clap::{Args, Subcommand};
-use tss_esapi::structures::Public;
-use tss_esapi::traits::UnMarshall;
 
 use super::Outcome;
 use crate::files::{self, Source};
-use crate::tpm::keys::PublicKey;
 
 /// Export a bundle's evidence for other tools.
 #[derive(Debug, Args)]
@@ -92,8 +90,14 @@ struct Tpm2ToolsFiles {
 
 impl Tpm2ToolsFiles {
     fn from_evidence(tpm: &TpmEvidence, qualification: &str) -> anyhow::Result<Self> {
-        let public = parse_tpm2b_public(&tpm.ak.public.0)?;
-        let ak_pem = PublicKey::from_tpm(&public)?.pem()?.into_bytes();
+        // The library's strict TPM2B_PUBLIC parser; the PEM is the key's SPKI.
+        let public = TpmPublic::from_tpm2b(&tpm.ak.public.0)
+            .map_err(|e| anyhow::anyhow!("ak.public: {e}"))?;
+        let ak =
+            AttestationKey::from_public(public).map_err(|e| anyhow::anyhow!("ak.public: {e}"))?;
+        let ak_pem = der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, ak.spki_der())
+            .map_err(|e| anyhow::anyhow!("cannot encode the AK as PEM: {e}"))?
+            .into_bytes();
         if tpm.pcrs.bank != "sha256" {
             bail!(
                 "PCR bank {:?} is not supported (sha256 only)",
@@ -137,22 +141,4 @@ impl Tpm2ToolsFiles {
             ("qualification", &self.qualification),
         ]
     }
-}
-
-/// TPM2B_PUBLIC: a 2-byte big-endian size, then exactly that many bytes of TPMT_PUBLIC.
-fn parse_tpm2b_public(bytes: &[u8]) -> anyhow::Result<Public> {
-    let (size, rest) = match bytes {
-        [a, b, rest @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), rest),
-        _ => bail!(
-            "ak.public: {} bytes, too short for a TPM2B_PUBLIC",
-            bytes.len()
-        ),
-    };
-    if rest.len() != size {
-        bail!(
-            "ak.public: TPM2B_PUBLIC says {size} bytes but {} follow",
-            rest.len()
-        );
-    }
-    Public::unmarshall(rest).map_err(|e| anyhow::anyhow!("ak.public is not a TPMT_PUBLIC: {e}"))
 }

@@ -105,56 +105,42 @@ fn gce_vtpm_quotes_verify_and_their_twins_fail_with_their_reason() {
         let v = verify_json(&[&base[..], &["--nonce", "900A"]].concat(), 1);
         assert_eq!(reasons(&v), ["QUALIFYING_DATA_MISMATCH"]);
 
-        // A byte of the quote (in the clock), of the signature, of a PCR value.
+        // A byte of the quote (in the clock), of the signature, of a PCR value: each
+        // file replaced in turn, everything else as above.
         let dir = TestDir::new();
+        let ak = p("ak.tpmt_public");
+        let twin = |quote: &str, sig: &str, pcrs: &str| {
+            let args = [
+                "--ak",
+                &ak,
+                "--quote",
+                quote,
+                "--signature",
+                sig,
+                "--pcrs",
+                pcrs,
+                "--pcr-list",
+                &list,
+                "--nonce",
+                "9009",
+            ];
+            reasons(&verify_json(&args, 1))
+        };
         let bad_quote = flipped(&dir, Path::new(&quote), "q", 50, 1);
-        let args = [
-            "--ak",
-            &p("ak.tpmt_public"),
-            "--quote",
-            bad_quote.to_str().unwrap(),
-            "--signature",
-            &sig,
-            "--pcrs",
-            &pcrs,
-            "--pcr-list",
-            &list,
-            "--nonce",
-            "9009",
-        ];
-        assert_eq!(reasons(&verify_json(&args, 1)), ["QUOTE_SIGNATURE_INVALID"]);
+        assert_eq!(
+            twin(bad_quote.to_str().unwrap(), &sig, &pcrs),
+            ["QUOTE_SIGNATURE_INVALID"]
+        );
         let bad_sig = flipped(&dir, Path::new(&sig), "s", 100, 1);
-        let args = [
-            "--ak",
-            &p("ak.tpmt_public"),
-            "--quote",
-            &quote,
-            "--signature",
-            bad_sig.to_str().unwrap(),
-            "--pcrs",
-            &pcrs,
-            "--pcr-list",
-            &list,
-            "--nonce",
-            "9009",
-        ];
-        assert_eq!(reasons(&verify_json(&args, 1)), ["QUOTE_SIGNATURE_INVALID"]);
+        assert_eq!(
+            twin(&quote, bad_sig.to_str().unwrap(), &pcrs),
+            ["QUOTE_SIGNATURE_INVALID"]
+        );
         let bad_pcrs = flipped(&dir, Path::new(&pcrs), "p", 0, 0x80);
-        let args = [
-            "--ak",
-            &p("ak.tpmt_public"),
-            "--quote",
-            &quote,
-            "--signature",
-            &sig,
-            "--pcrs",
-            bad_pcrs.to_str().unwrap(),
-            "--pcr-list",
-            &list,
-            "--nonce",
-            "9009",
-        ];
-        assert_eq!(reasons(&verify_json(&args, 1)), ["PCR_DIGEST_MISMATCH"]);
+        assert_eq!(
+            twin(&quote, &sig, bad_pcrs.to_str().unwrap()),
+            ["PCR_DIGEST_MISMATCH"]
+        );
     }
 }
 
