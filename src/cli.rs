@@ -13,6 +13,7 @@ mod seal;
 mod swtpm;
 #[cfg(feature = "tpm")]
 mod tpm;
+mod trust;
 mod verify;
 mod verify_quote;
 

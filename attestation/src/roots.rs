@@ -59,6 +59,14 @@ const fn hex32(s: &str) -> [u8; 32] {
     out
 }
 
+impl Pin {
+    /// Whether this root is a cloud provider's vTPM root (an AK certificate chaining to
+    /// it is trusted in the `cloud` AK trust mode), not a TPM manufacturer's.
+    pub fn is_cloud(&self) -> bool {
+        matches!(self.vendor, "Google GCE" | "Azure vTPM")
+    }
+}
+
 /// The built-in pin for a key, if any.
 pub fn pinned(spki_sha256: &[u8; 32]) -> Option<&'static Pin> {
     PINNED.iter().find(|p| &p.spki_sha256 == spki_sha256)

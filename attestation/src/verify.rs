@@ -20,6 +20,9 @@ use crate::policy::Policy;
 use crate::record::{self, Bundle, RecordError};
 
 mod runtime;
+mod trust;
+
+pub use trust::Trust;
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,6 +45,8 @@ pub enum CheckId {
     /// The attestation key chains to a trusted root (attestation CA + EK vendor root,
     /// cloud vTPM root) or is pinned.
     AkTrust,
+    /// The EK certificates carried chain to a TPM vendor root.
+    EkChain,
     /// The measurement log replays to the quoted PCR, and names the record's runtime.
     LogReplay,
     /// The record's inference binary is on the policy's allow-list.
@@ -65,6 +70,7 @@ impl CheckId {
             Self::BatchInclusion => "batch inclusion",
             Self::Evidence => "hardware evidence",
             Self::AkTrust => "AK trust",
+            Self::EkChain => "EK chain",
             Self::LogReplay => "log replay",
             Self::PolicyBinary => "policy: binary",
             Self::PolicyModels => "policy: models",
@@ -172,13 +178,21 @@ pub enum Reason {
     PcrDigestMismatch,
     /// The check's input was not given, so it was not run.
     NotRequested,
-    /// AK trust inputs were given, but this verifier did not check them.
+    /// AK trust inputs were given, but this verifier did not check them (produced by
+    /// versions before the AK-trust check; kept so the code keeps its meaning).
     AkTrustNotVerified,
     /// The AK certificate does not chain to a trusted root (the message names the
     /// chain's own reason code, e.g. CERT_EXPIRED, CHAIN_INCOMPLETE).
     AkCertUntrusted,
     /// The AK certificate certifies another key than the AK.
     AkCertKeyMismatch,
+    /// The AK has no certificate and is not pinned: nothing shows which TPM holds it.
+    AkCertMissing,
+    /// The AK certificate names an EK certificate the evidence does not carry.
+    EkCertNotCarried,
+    /// An EK certificate does not chain to a trusted TPM vendor root (the message names
+    /// the chain's own reason code).
+    EkCertUntrusted,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
 }
@@ -225,6 +239,9 @@ impl Reason {
             Self::AkTrustNotVerified => "AK_TRUST_NOT_VERIFIED",
             Self::AkCertUntrusted => "AK_CERT_UNTRUSTED",
             Self::AkCertKeyMismatch => "AK_CERT_KEY_MISMATCH",
+            Self::AkCertMissing => "AK_CERT_MISSING",
+            Self::EkCertNotCarried => "EK_CERT_NOT_CARRIED",
+            Self::EkCertUntrusted => "EK_CERT_UNTRUSTED",
             Self::NotEvaluated => "NOT_EVALUATED",
         }
     }
@@ -303,19 +320,43 @@ pub struct Verdict {
 }
 
 /// What to verify against.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
     /// The user's policy; `None` checks integrity and evidence only.
     pub policy: Option<Policy>,
     /// The verification time: certificate validity and record age are judged at it.
     pub at: OffsetDateTime,
+    /// Judge certificate validity at each record's own `snapshot.timestamp` instead of
+    /// `at` (for archived records whose certificates have since expired; the timestamp
+    /// is the operator's claim, bounded by the batch's quote).
+    pub certificates_at_record_time: bool,
+    /// Trust anchors and the chain cache.
+    pub trust: Trust,
 }
 
 impl Options {
-    /// Options with a policy (or none) at a time.
+    /// Options with a policy (or none) at a time, the built-in vendor pins and no
+    /// attestation CA.
     pub fn new(policy: Option<Policy>, at: OffsetDateTime) -> Self {
-        Self { policy, at }
+        Self {
+            policy,
+            at,
+            certificates_at_record_time: false,
+            trust: Trust::default(),
+        }
+    }
+
+    /// The same options with these trust anchors.
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// The same options, judging certificate validity at each record's time.
+    pub fn with_certificates_at_record_time(mut self, yes: bool) -> Self {
+        self.certificates_at_record_time = yes;
+        self
     }
 }
 
@@ -450,18 +491,31 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
             "the policy requires hardware evidence and the record is not attested",
         );
     }
-    let has_quote = evidence.as_ref().is_some_and(|e| e.tpm.is_some());
     checks.push(inclusion);
     checks.push(hardware);
-    checks.push(if has_quote {
-        Check::skipped(
-            CheckId::AkTrust,
-            Reason::AkTrustNotVerified,
-            "the AK's certificate chain is not checked in this version: the quote proves the AK signed it, not which TPM holds the AK",
-        )
-    } else {
-        Check::skipped(CheckId::AkTrust, Reason::EvidenceAbsent, "no TPM quote")
-    });
+    let chain_at = match (&parsed, options.certificates_at_record_time) {
+        (Ok(b), true) => b.created_at.datetime(),
+        _ => options.at,
+    };
+    match evidence.as_ref().and_then(|e| e.tpm.as_ref()) {
+        Some(tpm) => {
+            let (ak, ek) = trust::checks(tpm, policy, &options.trust, chain_at);
+            checks.push(ak);
+            checks.push(ek);
+        }
+        None => {
+            checks.push(Check::skipped(
+                CheckId::AkTrust,
+                Reason::EvidenceAbsent,
+                "no TPM quote",
+            ));
+            checks.push(Check::skipped(
+                CheckId::EkChain,
+                Reason::EvidenceAbsent,
+                "no TPM quote",
+            ));
+        }
+    }
 
     // 7.–11. what ran: log replay, policy allow-lists and PCRs, record age.
     match &parsed {

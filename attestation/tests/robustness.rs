@@ -116,7 +116,7 @@ fn bases() -> &'static [Value; 2] {
 // ---------------------------------------------------------------------------------
 // The consistency every verdict must have.
 
-const CHECK_ORDER: [CheckId; 12] = [
+const CHECK_ORDER: [CheckId; 13] = [
     CheckId::Schema,
     CheckId::DigestFormat,
     CheckId::CertificateHash,
@@ -124,6 +124,7 @@ const CHECK_ORDER: [CheckId; 12] = [
     CheckId::BatchInclusion,
     CheckId::Evidence,
     CheckId::AkTrust,
+    CheckId::EkChain,
     CheckId::LogReplay,
     CheckId::PolicyBinary,
     CheckId::PolicyModels,

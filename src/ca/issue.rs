@@ -40,12 +40,11 @@ use super::request::TpmInfo;
 
 /// The AK certificate extension carrying SHA-256 of the EK certificate DER (an OCTET
 /// STRING of 32 bytes), non-critical.
-pub const EK_CERT_SHA256_OID: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.6769.1");
+pub const EK_CERT_SHA256_OID: ObjectIdentifier = cerd_attestation::chain::ext::CERD_EK_CERT_SHA256;
 /// The AK certificate extension carrying the AK's TPM name (nameAlg || digest) as an
 /// OCTET STRING, non-critical: it binds the TPM public area, and so the attributes
 /// the CA checked, to the certificate.
-pub const AK_NAME_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.6769.2");
+pub const AK_NAME_OID: ObjectIdentifier = cerd_attestation::chain::ext::CERD_AK_NAME;
 
 /// TCG attribute types (TCG EK Credential Profile §3.1.2): tpmManufacturer,
 /// tpmModel, tpmVersion.

@@ -52,7 +52,15 @@ pub fn claims(source: &str, v: &Verdict, options: &Options) -> Value {
         replay.max(allowed)
     };
     let configuration = claim(&[CheckId::PolicyPcrs, CheckId::RecordAge], CONTRAINDICATED);
-    let hardware = claim(&[CheckId::Evidence], UNSAFE_HARDWARE);
+    // Genuine hardware: the quote checks out *and* its key is shown to live in a
+    // genuine TPM. A valid quote from a key nobody vouches for makes no hardware claim.
+    let hardware = match claim(
+        &[CheckId::Evidence, CheckId::AkTrust, CheckId::EkChain],
+        UNSAFE_HARDWARE,
+    ) {
+        AFFIRMING if !status_of(&[CheckId::AkTrust]).contains(&Status::Pass) => NONE,
+        n => n,
+    };
     let mut vector = Map::new();
     for (k, n) in [
         ("sourced-data", sourced),

@@ -16,9 +16,11 @@ use crate::files::Source;
 /// Verify Certified Execution Records offline.
 ///
 /// Checks, per bundle: the schema, the digest formats, the certificateHash recomputed
-/// over the RFC 8785 canonical form, inline input/output content (NexArt bundles), and
-/// hardware evidence (skipped until attestation lands). Each check is PASS, FAIL or
-/// SKIPPED with a reason.
+/// over the RFC 8785 canonical form, inline input/output content (NexArt bundles),
+/// Merkle inclusion in the attested batch, the TPM quote (signature, qualifying data =
+/// batch header hash, PCR digest), AK trust (enrolled, cloud or pinned), the EK
+/// certificate chain to a TPM vendor root, measurement-log replay, and the policy's
+/// allow-lists, PCRs and maximum age. Each check is PASS, FAIL or SKIPPED with a reason.
 ///
 /// Exit status: 0 all valid, 1 any invalid, 2 any unreadable or not a JSON object.
 #[derive(Debug, Args)]
@@ -35,14 +37,35 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     policy: Option<std::path::PathBuf>,
     /// Verify as of this time (RFC 3339, e.g. 2026-02-12T00:00:00Z; default: now):
-    /// certificate validity and record age are judged at it.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    at: Option<OffsetDateTime>,
+    /// certificate validity and record age are judged at it. `record` judges
+    /// certificate validity at each record's own sealing time (for archived records
+    /// whose certificates have expired since) and record age now.
+    #[arg(long, value_name = "TIME|record", value_parser = parse_at)]
+    at: Option<At>,
+    /// A directory of trusted TPM vendor / cloud vTPM root certificates (PEM or DER),
+    /// in addition to the built-in pins. Attestation CA roots come from the policy's
+    /// attestation_ca.
+    #[arg(long, value_name = "DIR")]
+    trust: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Time(OffsetDateTime),
+    Record,
+}
+
+fn parse_at(s: &str) -> Result<At, String> {
+    if s == "record" {
+        return Ok(At::Record);
+    }
+    parse_time(s).map(At::Time)
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-02-12T00:00:00Z: {e}"))
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+        format!("{s:?} is not an RFC 3339 time like 2026-02-12T00:00:00Z (or `record`): {e}")
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +91,26 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             Some(Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
         }
     };
-    let options = Options::new(policy, args.at.unwrap_or_else(OffsetDateTime::now_utc));
+    if let Some(dir) = &args.trust {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "--trust {} is not a directory (of PEM or DER root certificates)",
+                dir.display()
+            );
+        }
+    }
+    let trust = super::trust::for_verify(
+        policy.as_ref().zip(args.policy.as_deref()),
+        args.trust.as_deref(),
+    )?;
+    let (at, at_record) = match args.at {
+        None => (OffsetDateTime::now_utc(), false),
+        Some(At::Time(t)) => (t, false),
+        Some(At::Record) => (OffsetDateTime::now_utc(), true),
+    };
+    let options = Options::new(policy, at)
+        .with_trust(trust)
+        .with_certificates_at_record_time(at_record);
     let mut worst = Outcome::Ok;
     let mut out = std::io::stdout().lock();
     for arg in &args.files {

@@ -205,19 +205,7 @@ fn ak_trust(ak: &AttestationKey, inputs: &AkTrustInputs) -> Result<String, (Reas
     }
     let mut trust = TrustStore::with_builtin_pins();
     if let Some(dir) = &inputs.trust_dir {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| untrusted(format!("cannot read {}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        entries.sort();
-        for p in entries {
-            let b = std::fs::read(&p)
-                .map_err(|e| untrusted(format!("cannot read {}: {e}", p.display())))?;
-            trust
-                .add_file_bytes(&b)
-                .map_err(|e| untrusted(format!("{}: {e} ({})", p.display(), e.code())))?;
-        }
+        super::trust::add_dir(&mut trust, dir).map_err(|e| untrusted(format!("{e:#}")))?;
     }
     let verified = verify_chain(&leaf, &pool, &trust, &ChainOptions::new(inputs.at))
         .map_err(|e| untrusted(format!("{e} ({})", e.code())))?;

@@ -76,6 +76,79 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Enrolls the AK at 0x81010002 with a fresh attestation CA (request, challenge
+    /// with the swtpm CA trusted, activate, issue): (AK certificate PEM, CA root PEM).
+    fn enroll(&self) -> (PathBuf, PathBuf) {
+        let d = |n: &str| self.dir.path(n).display().to_string();
+        let ca = d("ca");
+        cer(["ca", "init", "--dir", &ca]).expect(0);
+        let tcti = self.tpm.tcti();
+        cer([
+            "tpm",
+            "enroll-request",
+            "--tcti",
+            &tcti,
+            "--ek",
+            "rsa2048",
+            "-o",
+            &d("req.json"),
+        ])
+        .expect(0);
+        let swtpm_ca = Swtpm::ca_dir().display().to_string();
+        cer([
+            "ca",
+            "challenge",
+            "--dir",
+            &ca,
+            &d("req.json"),
+            "--trust-swtpm-ca",
+            &swtpm_ca,
+            "-o",
+            &d("ch.json"),
+        ])
+        .expect(0);
+        cer([
+            "tpm",
+            "activate",
+            "--tcti",
+            &tcti,
+            &d("ch.json"),
+            "-o",
+            &d("resp.json"),
+        ])
+        .expect(0);
+        cer([
+            "ca",
+            "issue",
+            "--dir",
+            &ca,
+            &d("resp.json"),
+            "-o",
+            &d("ak-cert.pem"),
+        ])
+        .expect(0);
+        (
+            self.dir.path("ak-cert.pem"),
+            self.dir.path("ca/ca-cert.pem"),
+        )
+    }
+}
+
+/// The status and reason of one check in a JSON verdict.
+fn check_of(v: &Value, id: &str) -> (String, String) {
+    let c = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {v}"));
+    (
+        c["status"].as_str().unwrap().to_owned(),
+        c["reason"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
 fn read(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -447,21 +520,30 @@ fn the_whole_sequence_with_cer_swtpm() {
     cer(["swtpm", "stop", "--state", state.to_str().unwrap()]).expect(0);
 }
 
-/// `cer verify --policy`: allow-lists against the attested runtime, exactly one failing
-/// check for a changed model digest, EAR output, loud dev switches, bad policies.
+/// `cer verify --policy`: an enrolled AK (AK certificate from a `cer ca`, EK chained to
+/// the swtpm CA named in the policy), allow-lists against the attested runtime, exactly
+/// one failing check for a changed model digest, EAR output, loud dev switches, bad
+/// policies.
 #[test]
 fn policy_checks_and_ear() {
     let host = Host::new();
+    let (ak_cert, ca_root) = host.enroll();
     let record = host.seal("p", &host.model);
-    host.attest(&[&record], &[]).expect(0);
+    host.attest(&[&record], &["--ak-cert", ak_cert.to_str().unwrap()])
+        .expect(0);
     let model_digest = read(&record)["snapshot"]["runtime"]["modelFiles"][0]["digest"]
         .as_str()
         .unwrap()
         .to_owned();
+    let trust = format!("attestation_ca = [\"{}\"]\n", ca_root.display());
+    let swtpm = format!(
+        "[dev]\ntrust_swtpm_ca = \"{}\"\n",
+        Swtpm::ca_dir().display()
+    );
     let policy = |models: &str, extra: &str| {
         host.dir.write(
             "policy.toml",
-            format!("{extra}max_record_age = \"1d\"\n[models]\nm = \"{models}\"\n"),
+            format!("{trust}{extra}max_record_age = \"1d\"\n[models]\nm = \"{models}\"\n{swtpm}"),
         )
     };
     let p = policy(&model_digest, "");
@@ -477,25 +559,38 @@ fn policy_checks_and_ear() {
     };
     let run = cer(args(&p, "json")).expect(0);
     let v = &run.json_lines()[0];
-    let status = |id: &str| {
-        v["checks"]
-            .as_array()
+    for id in [
+        "evidence",
+        "ak_trust",
+        "ek_chain",
+        "log_replay",
+        "policy_models",
+        "record_age",
+    ] {
+        assert_eq!(check_of(v, id).0, "PASS", "{id}: {v}");
+    }
+    let ak = v["checks"][6]["message"].as_str().unwrap();
+    assert!(
+        ak.starts_with("enrolled AK: its certificate chains through 2 certificate(s) to CN=cerd attestation CA"),
+        "{ak}"
+    );
+    assert!(
+        ak.contains("the EK certificate it names (NV 0x01c00002)"),
+        "{ak}"
+    );
+    assert!(
+        v["warnings"][0]
+            .as_str()
             .unwrap()
-            .iter()
-            .find(|c| c["check"] == id)
-            .unwrap()["status"]
-            .clone()
-    };
-    assert_eq!(status("log_replay"), "PASS");
-    assert_eq!(status("policy_models"), "PASS");
-    assert_eq!(status("record_age"), "PASS");
+            .starts_with("DEV POLICY: the swtpm local CA"),
+        "{v}"
+    );
     let ear = cer(args(&p, "ear")).expect(0).json_lines()[0].clone();
     assert_eq!(ear["eat_profile"], "tag:github.com,2023:veraison/ear");
     assert_eq!(ear["submods"]["cer"]["ear.status"], "affirming");
-    assert_eq!(
-        ear["submods"]["cer"]["ear.trustworthiness-vector"]["executables"],
-        2
-    );
+    let vector = &ear["submods"]["cer"]["ear.trustworthiness-vector"];
+    assert_eq!(vector["executables"], 2);
+    assert_eq!(vector["hardware"], 2);
 
     // A changed model digest in the policy fails exactly the model check.
     let other = format!("sha256:{}", "0".repeat(64));
@@ -549,4 +644,175 @@ fn policy_checks_and_ear() {
     .expect(2);
     assert!(run.one_error_line().contains("models.m"), "{}", run.stderr);
     cer(["verify", "--at", "yesterday", record.to_str().unwrap()]).expect(2);
+}
+
+/// AK trust and the EK chain in every mode: unenrolled (no policy, policy, dev switch),
+/// pinned, enrolled (dev swtpm CA, `--trust` directory, wrong CA, expired, `--at
+/// record`), and evidence that names an EK certificate it does not carry.
+#[test]
+fn ak_trust_modes_and_ek_chain() {
+    let host = Host::new();
+    let plain = host.seal("unenrolled", &host.model);
+    host.attest(&[&plain], &[]).expect(0);
+    let (ak_cert, ca_root) = host.enroll();
+    let issuer = Swtpm::ca_dir().join("issuercert.pem");
+    let enrolled = host.seal("enrolled", &host.model);
+    host.attest(
+        &[&enrolled],
+        &[
+            "--ak-cert",
+            ak_cert.to_str().unwrap(),
+            "--ek-chain",
+            issuer.to_str().unwrap(),
+        ],
+    )
+    .expect(0);
+    let swtpm = format!(
+        "[dev]\ntrust_swtpm_ca = \"{}\"\n",
+        Swtpm::ca_dir().display()
+    );
+    let verify = |record: &Path, policy: Option<&str>, extra: &[&str], code: i32| {
+        let mut args = vec!["verify".to_owned(), "--format".into(), "json".into()];
+        if let Some(text) = policy {
+            let p = host.dir.write("trust-policy.toml", text);
+            args.extend(["--policy".into(), p.display().to_string()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(record.display().to_string());
+        cer(&args).expect(code).json_lines()[0].clone()
+    };
+    let pair = |s: &str, r: &str| (s.to_owned(), r.to_owned());
+
+    // Unenrolled, no policy: trust is not established, and not required.
+    let v = verify(&plain, None, &[], 0);
+    assert_eq!(check_of(&v, "ak_trust"), pair("SKIPPED", "NO_POLICY"));
+    assert_eq!(check_of(&v, "ek_chain"), pair("SKIPPED", "NO_POLICY"));
+    // With a policy it is required.
+    let v = verify(&plain, Some(""), &[], 1);
+    assert_eq!(
+        v["reasons"],
+        json!(["AK_CERT_MISSING", "EK_CERT_UNTRUSTED"])
+    );
+    // The dev switches accept it, loudly.
+    let v = verify(
+        &plain,
+        Some(&format!("{swtpm}allow_unenrolled_ak = true\n")),
+        &[],
+        0,
+    );
+    assert_eq!(check_of(&v, "ak_trust"), pair("SKIPPED", "AK_CERT_MISSING"));
+    assert_eq!(check_of(&v, "ek_chain"), pair("PASS", ""));
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 2, "{v}");
+
+    // Pinned: the SHA-256 of the AK's SubjectPublicKeyInfo.
+    let public = read(&plain)["meta"]["cerd"]["evidence"]["tpm"]["ak"]["public"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use base64::Engine as _;
+    let public = base64::engine::general_purpose::STANDARD
+        .decode(public)
+        .unwrap();
+    let ak = cerd_attestation::tpm::AttestationKey::from_public(
+        cerd_attestation::tpm::TpmPublic::from_tpm2b(&public).unwrap(),
+    )
+    .unwrap();
+    let pin = crate::util::sha256_bytes(ak.spki_der());
+    let v = verify(
+        &plain,
+        Some(&format!(
+            "ak_trust = [\"pinned\"]\npinned_aks = [\"{pin}\"]\n{swtpm}"
+        )),
+        &[],
+        0,
+    );
+    assert_eq!(check_of(&v, "ak_trust"), pair("PASS", ""));
+    let other = "0".repeat(64);
+    let v = verify(
+        &plain,
+        Some(&format!(
+            "ak_trust = [\"pinned\"]\npinned_aks = [\"{other}\"]\n{swtpm}"
+        )),
+        &[],
+        1,
+    );
+    assert_eq!(v["reasons"], json!(["AK_CERT_MISSING"]));
+
+    // Enrolled: the CA root from the policy, the EK root from the dev switch ...
+    let ca = format!("attestation_ca = [\"{}\"]\n", ca_root.display());
+    let v = verify(&enrolled, Some(&format!("{ca}{swtpm}")), &[], 0);
+    assert_eq!(check_of(&v, "ak_trust"), pair("PASS", ""));
+    assert_eq!(check_of(&v, "ek_chain"), pair("PASS", ""));
+    // ... or from a --trust directory, with the intermediate carried as --ek-chain.
+    let trust_dir = host.dir.path("trust");
+    std::fs::create_dir_all(&trust_dir).unwrap();
+    std::fs::copy(
+        Swtpm::ca_dir().join("swtpm-localca-rootca-cert.pem"),
+        trust_dir.join("swtpm-root.pem"),
+    )
+    .unwrap();
+    let t = trust_dir.to_str().unwrap();
+    let v = verify(&enrolled, Some(&ca), &["--trust", t], 0);
+    assert_eq!(check_of(&v, "ak_trust"), pair("PASS", ""));
+    assert!(v["warnings"].is_null(), "no dev switch, no warning: {v}");
+    // Without any EK root, the EK named by the AK certificate is untrusted.
+    let v = verify(&enrolled, Some(&ca), &[], 1);
+    assert_eq!(
+        v["reasons"],
+        json!(["EK_CERT_UNTRUSTED", "EK_CERT_UNTRUSTED"])
+    );
+    // Another attestation CA does not vouch for this AK.
+    let other_ca = host.dir.path("other-ca");
+    cer(["ca", "init", "--dir", other_ca.to_str().unwrap()]).expect(0);
+    let v = verify(
+        &enrolled,
+        Some(&format!(
+            "attestation_ca = [\"{}\"]\n{swtpm}",
+            other_ca.join("ca-cert.pem").display()
+        )),
+        &[],
+        1,
+    );
+    assert_eq!(v["reasons"], json!(["AK_CERT_UNTRUSTED"]));
+    // Far in the future the certificates have expired, unless judged at record time.
+    let later = ["--at", "2099-01-01T00:00:00Z"];
+    let v = verify(&enrolled, Some(&format!("{ca}{swtpm}")), &later, 1);
+    let (status, reason) = check_of(&v, "ak_trust");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("FAIL", "AK_CERT_UNTRUSTED")
+    );
+    assert!(
+        v["checks"][6]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CERT_EXPIRED"),
+        "{v}"
+    );
+    let v = verify(
+        &enrolled,
+        Some(&format!("{ca}{swtpm}")),
+        &["--at", "record"],
+        0,
+    );
+    assert_eq!(check_of(&v, "ak_trust"), pair("PASS", ""));
+
+    // Evidence that drops the EK certificate the AK certificate names.
+    let mut b = read(&enrolled);
+    b["meta"]["cerd"]["evidence"]["tpm"]["ek"]["certificates"] = json!([]);
+    let dropped = host
+        .dir
+        .write("dropped.cer.json", serde_json::to_vec(&b).unwrap());
+    let v = verify(&dropped, Some(&format!("{ca}{swtpm}")), &[], 1);
+    assert_eq!(v["reasons"], json!(["EK_CERT_NOT_CARRIED"]));
+    assert_eq!(check_of(&v, "ek_chain"), pair("SKIPPED", "EVIDENCE_ABSENT"));
+    // An AK certificate of another key is a contradiction, policy or not.
+    let mut b = read(&enrolled);
+    let certs = read(&plain)["meta"]["cerd"]["evidence"]["tpm"]["ek"]["certificates"].clone();
+    b["meta"]["cerd"]["evidence"]["tpm"]["ak"]["certificates"] = json!([certs[0]["der"].clone()]);
+    let swapped = host
+        .dir
+        .write("swapped.cer.json", serde_json::to_vec(&b).unwrap());
+    let v = verify(&swapped, None, &[], 1);
+    assert_eq!(v["reasons"], json!(["AK_CERT_KEY_MISMATCH"]));
 }

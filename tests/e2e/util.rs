@@ -175,6 +175,12 @@ pub fn sha256sum(path: &Path) -> String {
     format!("sha256:{}", text.split_whitespace().next().unwrap())
 }
 
+/// Lowercase hex SHA-256 of bytes.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 #[cfg(feature = "tpm")]
 pub use swtpm::Swtpm;
 

@@ -46,6 +46,12 @@ pub mod ext {
     pub const CERTIFICATE_POLICIES: Oid = Oid::new_unwrap("2.5.29.32");
     pub const AUTHORITY_KEY_IDENTIFIER: Oid = Oid::new_unwrap("2.5.29.35");
     pub const EXT_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
+    /// cerd AK certificates: SHA-256 of the EK certificate DER the attestation CA
+    /// checked (OCTET STRING of 32 bytes), under cerd's private arc
+    /// 1.3.6.1.4.1.32473.6769 (docs/enrollment.md).
+    pub const CERD_EK_CERT_SHA256: Oid = Oid::new_unwrap("1.3.6.1.4.1.32473.6769.1");
+    /// cerd AK certificates: the AK's TPM name (nameAlg || digest), OCTET STRING.
+    pub const CERD_AK_NAME: Oid = Oid::new_unwrap("1.3.6.1.4.1.32473.6769.2");
 }
 
 /// Critical extensions a chain may carry. Subject alternative names, policies,
