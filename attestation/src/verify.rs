@@ -20,8 +20,10 @@ use crate::policy::Policy;
 use crate::record::{self, Bundle, RecordError};
 
 mod runtime;
+mod timeline;
 mod trust;
 
+pub use timeline::{timeline, AttestedBatch, BatchPoint, Event, HostTimeline};
 pub use trust::Trust;
 
 /// The checks, in the order they are reported.
@@ -311,6 +313,10 @@ pub struct Verdict {
     pub checks: Vec<Check>,
     /// The reason codes of failed checks, in order.
     pub reasons: Vec<Reason>,
+    /// What the verified TPM quote says about the batch's place in its host's history
+    /// (absent when there is no quote or it failed a check); see [`timeline`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attested: Option<AttestedBatch>,
     /// Policy switches that weaken verification, repeated in every verdict.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -480,7 +486,7 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
     });
 
     // 5. batch inclusion and 6. hardware evidence.
-    let (inclusion, mut hardware, evidence) = evidence_checks(value, claimed);
+    let (inclusion, mut hardware, evidence, attested) = evidence_checks(value, claimed);
     if evidence.is_none()
         && hardware.reason == Some(Reason::EvidenceAbsent)
         && policy.is_some_and(|p| p.require_evidence)
@@ -554,6 +560,7 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
         certificate_hash: claimed,
         checks,
         reasons,
+        attested,
         warnings: policy.map(Policy::warnings).unwrap_or_default(),
         bundle: parsed.ok(),
     }
@@ -612,7 +619,7 @@ fn pointer_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
 fn evidence_checks(
     value: &Value,
     claimed: Option<Sha256Digest>,
-) -> (Check, Check, Option<Evidence>) {
+) -> (Check, Check, Option<Evidence>, Option<AttestedBatch>) {
     let absent = |check| {
         Check::skipped(
             check,
@@ -625,6 +632,7 @@ fn evidence_checks(
             return (
                 absent(CheckId::BatchInclusion),
                 absent(CheckId::Evidence),
+                None,
                 None,
             )
         }
@@ -640,6 +648,7 @@ fn evidence_checks(
                     Reason::NotEvaluated,
                     "evidence is malformed",
                 ),
+                None,
                 None,
             )
         }
@@ -684,57 +693,75 @@ fn evidence_checks(
             "certificateHash is missing or malformed",
         )
     };
-    let hardware = match &ev.tpm {
-        Some(tpm) => quote_check(tpm, &header.hash()),
-        None => Check::skipped(
-            CheckId::Evidence,
-            Reason::EvidenceAbsent,
-            "the batch carries no hardware quote",
+    let (hardware, attested) = match &ev.tpm {
+        Some(tpm) => match quote_check(tpm, &header.hash()) {
+            Ok((check, clock, firmware_version)) => (
+                check,
+                Some(AttestedBatch {
+                    ak_name: tpm.ak.name.clone(),
+                    header: *header,
+                    batch: header.sequence,
+                    clock,
+                    firmware_version,
+                }),
+            ),
+            Err(check) => (check, None),
+        },
+        None => (
+            Check::skipped(
+                CheckId::Evidence,
+                Reason::EvidenceAbsent,
+                "the batch carries no hardware quote",
+            ),
+            None,
         ),
     };
-    (inclusion, hardware, Some(meta.evidence))
+    (inclusion, hardware, Some(meta.evidence), attested)
 }
 
 /// The TPM quote: signed by the carried AK, over the batch header hash, covering the
 /// carried PCR values. Whether the AK itself is trustworthy is the `ak trust` check.
-fn quote_check(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) -> Check {
+fn quote_check(
+    tpm: &crate::evidence::TpmEvidence,
+    header_hash: &Sha256Digest,
+) -> Result<(Check, crate::tpm::ClockInfo, u64), Check> {
     use crate::tpm::{verify_quote, AttestationKey, PcrValues, TpmPublic};
     let public = match TpmPublic::from_tpm2b(&tpm.ak.public.0) {
         Ok(p) => p,
         Err(e) => {
-            return Check::fail(
+            return Err(Check::fail(
                 CheckId::Evidence,
                 Reason::AkKeyUnsupported,
                 format!("ak.public: {e}"),
-            )
+            ))
         }
     };
     let name = hex::encode(public.name().to_bytes());
     if name != tpm.ak.name {
-        return Check::fail(
+        return Err(Check::fail(
             CheckId::Evidence,
             Reason::AkNameMismatch,
             format!("ak.name is {}, the AK public hashes to {name}", tpm.ak.name),
-        );
+        ));
     }
     let ak = match AttestationKey::from_public(public) {
         Ok(k) => k,
         Err(e) => {
-            return Check::fail(
+            return Err(Check::fail(
                 CheckId::Evidence,
                 Reason::AkKeyUnsupported,
                 format!("ak.public: {e}"),
-            )
+            ))
         }
     };
     let pcrs = match PcrValues::try_from(&tpm.pcrs) {
         Ok(p) => p,
         Err(e) => {
-            return Check::fail(
+            return Err(Check::fail(
                 CheckId::Evidence,
                 Reason::EvidenceMalformed,
                 format!("pcrs: {e}"),
-            )
+            ))
         }
     };
     let report = verify_quote(
@@ -745,28 +772,30 @@ fn quote_check(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) -
         Some(&pcrs),
     );
     if let Some(bad) = report.checks.iter().find(|c| c.status == Status::Fail) {
-        return Check::fail(
+        return Err(Check::fail(
             CheckId::Evidence,
             bad.reason.unwrap_or(Reason::QuoteSignatureInvalid),
             format!("TPM quote: {}", bad.message),
-        );
+        ));
     }
-    let clock = report
-        .clock_info()
-        .map(|c| {
+    let (Some(clock), Some(firmware)) = (report.clock_info(), report.firmware_version()) else {
+        return Err(Check::fail(
+            CheckId::Evidence,
+            Reason::QuoteMalformed,
+            "the quote passed its checks but carries no clock info",
+        ));
+    };
+    Ok((
+        Check::pass(
+            CheckId::Evidence,
             format!(
-                ", resetCount {} restartCount {}",
-                c.reset_count, c.restart_count
-            )
-        })
-        .unwrap_or_default();
-    Check::pass(
-        CheckId::Evidence,
-        format!(
-            "TPM quote signed by AK {} over the batch header hash, PCR digest matches the carried values{clock}",
-            tpm.ak.name
+                "TPM quote signed by AK {} over the batch header hash, PCR digest matches the carried values; clock {} ms, resetCount {}, restartCount {}, firmware {firmware:#x}",
+                tpm.ak.name, clock.clock, clock.reset_count, clock.restart_count
+            ),
         ),
-    )
+        clock,
+        firmware,
+    ))
 }
 
 /// NexArt's content rule: a string hashes as its UTF-8 bytes, anything else as its

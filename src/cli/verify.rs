@@ -112,6 +112,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         .with_trust(trust)
         .with_certificates_at_record_time(at_record);
     let mut worst = Outcome::Ok;
+    let mut attested = Vec::new();
     let mut out = std::io::stdout().lock();
     for arg in &args.files {
         let source = Source::from_arg(arg);
@@ -128,6 +129,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
                     }
                 }
                 .context("cannot write to stdout")?;
+                attested.extend(v.attested.clone());
                 if v.valid {
                     Outcome::Ok
                 } else {
@@ -149,7 +151,72 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         };
         worst = worst.max(outcome);
     }
+    let timeline = verify::timeline(&attested);
+    if timeline.iter().any(|h| h.batches.len() > 1) {
+        if timeline
+            .iter()
+            .flat_map(|h| &h.events)
+            .any(verify::Event::is_fault)
+        {
+            worst = worst.max(Outcome::Invalid);
+        }
+        match args.format {
+            Format::Text => print_timeline(&mut out, &timeline),
+            Format::Json | Format::Ear => {
+                writeln!(out, "{}", json!({ "timeline": timeline }))
+            }
+        }
+        .context("cannot write to stdout")?;
+    }
     Ok(worst)
+}
+
+/// The batches of each host in order, with reboots, resumes, firmware changes and
+/// contradictions between them.
+fn print_timeline(
+    out: &mut impl std::io::Write,
+    timeline: &[verify::HostTimeline],
+) -> std::io::Result<()> {
+    for host in timeline.iter().filter(|h| h.batches.len() > 1) {
+        let faults = host.events.iter().filter(|e| e.is_fault()).count();
+        let word = if faults == 0 {
+            "CONSISTENT"
+        } else {
+            "CONTRADICTED"
+        };
+        writeln!(
+            out,
+            "timeline of AK {}: {word}, {} batches",
+            host.ak_name,
+            host.batches.len()
+        )?;
+        for b in &host.batches {
+            writeln!(
+                out,
+                "  batch {:<6} {} record(s)  resetCount {} restartCount {} clock {} ms{}",
+                b.sequence,
+                b.records,
+                b.clock.reset_count,
+                b.clock.restart_count,
+                b.clock.clock,
+                if b.clock.safe {
+                    ""
+                } else {
+                    " (clock not safe)"
+                }
+            )?;
+        }
+        for e in &host.events {
+            let tag = if e.is_fault() { "FAIL    " } else { "NOTE    " };
+            let code = if e.is_fault() {
+                format!(" [{}]", e.code())
+            } else {
+                String::new()
+            };
+            writeln!(out, "  {tag} {e}{code}")?;
+        }
+    }
+    Ok(())
 }
 
 fn print_text(out: &mut impl std::io::Write, source: &Source, v: &Verdict) -> std::io::Result<()> {

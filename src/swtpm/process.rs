@@ -257,8 +257,14 @@ pub(super) fn terminate(dir: &StateDir, pid: u32) -> anyhow::Result<bool> {
     let gone = |grace: Duration| {
         let begun = Instant::now();
         loop {
-            if live_cmdline(pid).is_none_or(|argv| serving_port(&argv, dir).is_none()) {
-                return true;
+            // An exiting process has released its memory (empty cmdline) before it
+            // becomes a zombie: only then, or once another program holds the pid, is
+            // it gone.
+            match live_cmdline(pid) {
+                None => return true,
+                Some(argv) if argv.is_empty() => {}
+                Some(argv) if serving_port(&argv, dir).is_none() => return true,
+                Some(_) => {}
             }
             if begun.elapsed() >= grace {
                 return false;

@@ -816,3 +816,82 @@ fn ak_trust_modes_and_ek_chain() {
     let v = verify(&swapped, None, &[], 1);
     assert_eq!(v["reasons"], json!(["AK_CERT_KEY_MISMATCH"]));
 }
+
+/// Several batches of one host verified together: their quotes order them, a reboot
+/// between two batches is flagged, and a second chain claiming the same sequence
+/// numbers (a fork) fails.
+#[test]
+fn timeline_of_batches_flags_a_reboot_and_a_fork() {
+    let host = Host::new();
+    let r1 = host.seal("t1", &host.model);
+    let r2 = host.seal("t2", &host.model);
+    host.attest(&[&r1, &r2], &[]).expect(0);
+    let r3 = host.seal("t3", &host.model);
+    host.attest(&[&r3], &[]).expect(0);
+    host.tpm.reboot();
+    cer([
+        "tpm",
+        "measure",
+        "--tcti",
+        &host.tpm.tcti(),
+        "--log",
+        host.dir.path("log").to_str().unwrap(),
+        "--kind",
+        "model",
+        host.model.to_str().unwrap(),
+    ])
+    .expect(0);
+    let r4 = host.seal("t4", &host.model);
+    host.attest(&[&r4], &[]).expect(0);
+    let files: Vec<&str> = [&r4, &r1, &r3, &r2]
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    let mut args = vec!["verify"];
+    args.extend(&files);
+    let run = cer(&args).expect(0);
+    assert!(
+        run.stdout.contains("CONSISTENT, 3 batches"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("batch 0      2 record(s)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("NOTE     reboot between batch 1 and batch 2 (resetCount"),
+        "{}",
+        run.stdout
+    );
+    let mut args = vec!["verify", "--format", "json"];
+    args.extend(&files);
+    let lines = cer(&args).expect(0).json_lines();
+    assert_eq!(lines.len(), 5, "four verdicts and the timeline");
+    let t = &lines[4]["timeline"][0];
+    assert_eq!(t["batches"].as_array().unwrap().len(), 3);
+    assert_eq!(t["events"][0]["event"], "REBOOT");
+    assert_eq!(lines[0]["attested"]["batch"], 2);
+
+    // Another chain on the same host: a second batch 0.
+    let r5 = host.seal("t5", &host.model);
+    cer([
+        "attest",
+        "--tcti",
+        &host.tpm.tcti(),
+        "--state",
+        host.dir.path("state2").to_str().unwrap(),
+        r5.to_str().unwrap(),
+    ])
+    .expect(0);
+    let run = cer(["verify", r1.to_str().unwrap(), r5.to_str().unwrap()]).expect(1);
+    assert!(run.stdout.contains("CONTRADICTED"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("claim this sequence number [BATCH_CHAIN_FORKED]"),
+        "{}",
+        run.stdout
+    );
+}

@@ -315,6 +315,22 @@ mod swtpm {
             format!("swtpm:host=127.0.0.1,port={}", self.port)
         }
 
+        /// A power cycle: CMD_INIT on the control channel, then TPM2_Startup(CLEAR).
+        /// resetCount goes up, PCRs are reset, persistent objects stay.
+        #[allow(dead_code)]
+        pub fn reboot(&self) {
+            let init = Command::new("swtpm_ioctl")
+                .args(["--tcp", &format!("127.0.0.1:{}", self.port + 1), "-i"])
+                .output()
+                .unwrap();
+            assert!(init.status.success(), "swtpm_ioctl -i: {init:?}");
+            let startup = Command::new("tpm2_startup")
+                .args(["-c", "-T", &self.tcti()])
+                .output()
+                .unwrap();
+            assert!(startup.status.success(), "tpm2_startup -c: {startup:?}");
+        }
+
         /// The swtpm's state directory.
         #[allow(dead_code)]
         pub fn state_dir(&self) -> &Path {
