@@ -895,3 +895,59 @@ fn timeline_of_batches_flags_a_reboot_and_a_fork() {
         run.stdout
     );
 }
+
+/// Whole-bundle verification in process (release): an enrolled swtpm bundle with a
+/// policy, every check run: record hash, Merkle proof, quote, AK chain to the CA, EK
+/// chain to the swtpm CA, log replay, allow-lists. Cold = a fresh chain cache for each
+/// bundle; warm = the cache shared across bundles of one batch (what `cer verify` does).
+/// `cargo test --release --test e2e attest::bench_verify_bundle -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark"]
+fn bench_verify_bundle() {
+    use cerd_attestation::chain::parse_certificates;
+    use cerd_attestation::policy::Policy;
+    use cerd_attestation::roots::TrustStore;
+    use cerd_attestation::verify::{verify_bytes_with, Options, Trust};
+    use std::time::Instant;
+
+    let host = Host::new();
+    let (ak_cert, ca_root) = host.enroll();
+    let record = host.seal("bench", &host.model);
+    host.attest(&[&record], &["--ak-cert", ak_cert.to_str().unwrap()])
+        .expect(0);
+    let bytes = std::fs::read(&record).unwrap();
+    let model = read(&record)["snapshot"]["runtime"]["modelFiles"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = Policy::from_toml(&format!("[models]\nm = \"{model}\"\n")).unwrap();
+    let pem = |p: PathBuf| parse_certificates(&std::fs::read(p).unwrap()).unwrap();
+    let trust = || {
+        let mut cas = TrustStore::new();
+        cas.add_pem(&std::fs::read(&ca_root).unwrap()).unwrap();
+        let mut t = Trust::new(TrustStore::with_builtin_pins(), cas, Vec::new());
+        let ca = Swtpm::ca_dir();
+        for root in pem(ca.join("swtpm-localca-rootca-cert.pem")) {
+            t.add_ek_only_root(root, pem(ca.join("issuercert.pem")));
+        }
+        t
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let n = 300u32;
+    let start = Instant::now();
+    for _ in 0..n {
+        let opts = Options::new(Some(policy.clone()), now).with_trust(trust());
+        let v = verify_bytes_with(&bytes, &opts).unwrap();
+        assert!(v.valid, "{:?}", v.reasons);
+    }
+    let cold = start.elapsed() / n;
+    let opts = Options::new(Some(policy.clone()), now).with_trust(trust());
+    let start = Instant::now();
+    for _ in 0..n {
+        let v = verify_bytes_with(&bytes, &opts).unwrap();
+        assert!(v.valid, "{:?}", v.reasons);
+    }
+    let warm = start.elapsed() / n;
+    assert_eq!(opts.trust.cached_chains(), 3, "AK chain, RSA and P-384 EK chains");
+    println!("verify one enrolled bundle in process: cold (chains verified) {cold:?}, warm (chains cached) {warm:?}");
+}
