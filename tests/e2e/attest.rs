@@ -948,6 +948,10 @@ fn bench_verify_bundle() {
         assert!(v.valid, "{:?}", v.reasons);
     }
     let warm = start.elapsed() / n;
-    assert_eq!(opts.trust.cached_chains(), 3, "AK chain, RSA and P-384 EK chains");
+    assert_eq!(
+        opts.trust.cached_chains(),
+        3,
+        "AK chain, RSA and P-384 EK chains"
+    );
     println!("verify one enrolled bundle in process: cold (chains verified) {cold:?}, warm (chains cached) {warm:?}");
 }
