@@ -806,6 +806,53 @@ fn ak_trust_modes_and_ek_chain() {
     let v = verify(&dropped, Some(&format!("{ca}{swtpm}")), &[], 1);
     assert_eq!(v["reasons"], json!(["EK_CERT_NOT_CARRIED"]));
     assert_eq!(check_of(&v, "ek_chain"), pair("SKIPPED", "EVIDENCE_ABSENT"));
+    // One byte of each trust field, in turn (the last bytes: inside the signatures).
+    let flip = |v: &Value| -> Value {
+        let e = base64::engine::general_purpose::STANDARD;
+        let mut bytes = e.decode(v.as_str().unwrap()).unwrap();
+        let n = bytes.len();
+        bytes[n - 3] ^= 1;
+        json!(e.encode(bytes))
+    };
+    let full = format!("{ca}{swtpm}");
+    for (field, pointer, want) in [
+        (
+            "ak certificate",
+            "/meta/cerd/evidence/tpm/ak/certificates/0",
+            json!(["AK_CERT_UNTRUSTED"]),
+        ),
+        (
+            "ek certificate",
+            "/meta/cerd/evidence/tpm/ek/certificates/0/der",
+            json!(["EK_CERT_NOT_CARRIED", "EK_CERT_UNTRUSTED"]),
+        ),
+        (
+            "ek intermediate",
+            "/meta/cerd/evidence/tpm/ek/chain/0",
+            json!(["EK_CERT_UNTRUSTED", "EK_CERT_UNTRUSTED"]),
+        ),
+    ] {
+        let mut b = read(&enrolled);
+        let target = b.pointer_mut(pointer).unwrap();
+        *target = flip(target);
+        let f = host
+            .dir
+            .write("flipped.cer.json", serde_json::to_vec(&b).unwrap());
+        // Without the dev switch the intermediate is only in the evidence.
+        let policy = if field == "ek intermediate" {
+            ca.clone()
+        } else {
+            full.clone()
+        };
+        let trust: &[&str] = if field == "ek intermediate" {
+            &["--trust", t]
+        } else {
+            &[]
+        };
+        let v = verify(&f, Some(&policy), trust, 1);
+        assert_eq!(v["reasons"], want, "{field}: {v}");
+    }
+
     // An AK certificate of another key is a contradiction, policy or not.
     let mut b = read(&enrolled);
     let certs = read(&plain)["meta"]["cerd"]["evidence"]["tpm"]["ek"]["certificates"].clone();
