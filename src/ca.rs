@@ -11,19 +11,17 @@ pub mod chain;
 pub mod credential;
 pub mod issue;
 pub mod key;
-pub mod public;
 pub mod request;
 pub mod store;
-pub mod wire;
 
 use std::fmt;
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
+use cerd_attestation::tpm::{ObjectAttributes as A, TpmPublic};
 use chain::{Cert, ChainError};
 use key::PublicKey;
-use public::{ObjectAttributes as A, TpmPublic};
 use request::{ChallengeFile, Pending, Request, Response};
 
 /// How long a challenge stays open.
@@ -114,14 +112,17 @@ pub struct Trust {
 /// sensitiveDataOrigin; not decrypt.
 pub fn check_ak(ak: &TpmPublic) -> Result<PublicKey, Refusal> {
     let attrs = ak.attributes;
-    let missing = attrs.missing(&[
-        (A::RESTRICTED, "restricted"),
-        (A::SIGN, "sign"),
-        (A::FIXED_TPM, "fixedTPM"),
-        (A::FIXED_PARENT, "fixedParent"),
-        (A::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
-    ]);
-    let forbidden: Vec<&'static str> = if attrs.has(A::DECRYPT) {
+    let missing = missing(
+        attrs,
+        &[
+            (A::RESTRICTED, "restricted"),
+            (A::SIGN_ENCRYPT, "sign"),
+            (A::FIXED_TPM, "fixedTPM"),
+            (A::FIXED_PARENT, "fixedParent"),
+            (A::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
+        ],
+    );
+    let forbidden: Vec<&'static str> = if attrs.contains(A::DECRYPT) {
         vec!["decrypt"]
     } else {
         vec![]
@@ -141,15 +142,26 @@ pub fn check_ak(ak: &TpmPublic) -> Result<PublicKey, Refusal> {
     Ok(key)
 }
 
+/// The names of the attributes in `want` that `attrs` lacks.
+fn missing(attrs: A, want: &[(A, &'static str)]) -> Vec<&'static str> {
+    want.iter()
+        .filter(|(bit, _)| !attrs.contains(*bit))
+        .map(|(_, name)| *name)
+        .collect()
+}
+
 /// The checks on the EK: a restricted decryption key with a symmetric algorithm.
 fn check_ek(ek: &TpmPublic) -> Result<PublicKey, Refusal> {
     let attrs = ek.attributes;
     let bad = |detail: String| Refusal::EkNotStorageKey { detail };
-    let missing = attrs.missing(&[(A::RESTRICTED, "restricted"), (A::DECRYPT, "decrypt")]);
-    if !missing.is_empty() || attrs.has(A::SIGN) || ek.symmetric.is_none() {
+    let missing = missing(
+        attrs,
+        &[(A::RESTRICTED, "restricted"), (A::DECRYPT, "decrypt")],
+    );
+    if !missing.is_empty() || attrs.contains(A::SIGN_ENCRYPT) || ek.symmetric.is_none() {
         return Err(bad(format!(
             "not a restricted decryption key with a symmetric algorithm (attributes {:#010x})",
-            attrs.0
+            attrs.bits()
         )));
     }
     PublicKey::from_tpm(ek).map_err(|e| bad(e.0))
@@ -188,7 +200,7 @@ pub fn challenge(
     intermediates.extend(trust.intermediates.iter().cloned());
     chain::verify_chain(ek_cert, &intermediates, &trust.anchors, now).map_err(Refusal::EkChain)?;
     check_ak(&req.ak_public)?;
-    let computed = req.ak_public.name();
+    let computed = req.ak_public.name().to_bytes();
     if computed != req.ak_name {
         return Err(Refusal::AkName {
             claimed: hex::encode(&req.ak_name),
@@ -270,7 +282,7 @@ pub fn issue(
         &ca.cert,
         &issue::AkCertificate {
             ak: &ak_key,
-            ak_name: &ak_public.name(),
+            ak_name: &ak_public.name().to_bytes(),
             tpm: &tpm,
             ek_cert_sha256: Sha256::digest(&ek_der).into(),
             serial,

@@ -24,7 +24,8 @@ use rand::{CryptoRng, RngCore};
 use sha2::{Sha256, Sha384, Sha512};
 
 use super::key::PublicKey;
-use super::public::{HashAlg, TpmPublic};
+use cerd_attestation::tpm::public::{SymAlg, SymMode};
+use cerd_attestation::tpm::{HashAlg, TpmPublic};
 
 /// The outputs of TPM2_MakeCredential, each marshalled with its u16 size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +60,20 @@ pub fn make_credential<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<MadeCredential, CredentialError> {
     let h = ek.name_alg;
+    if h == HashAlg::Sha1 {
+        return Err(err(
+            "the EK's nameAlg is SHA-1, which this CA does not accept",
+        ));
+    }
     let sym = ek
         .symmetric
         .ok_or_else(|| err("the EK has no symmetric algorithm; it is not a storage key"))?;
+    if sym.algorithm != SymAlg::Aes || sym.mode != SymMode::Cfb {
+        return Err(err(format!(
+            "the EK's symmetric algorithm is {:?}-{:?}, not AES-CFB",
+            sym.algorithm, sym.mode
+        )));
+    }
     if credential.len() > h.size() {
         return Err(err(format!(
             "a credential of {} bytes is larger than the EK's {h} digest",
@@ -78,6 +90,7 @@ pub fn make_credential<R: RngCore + CryptoRng>(
                 HashAlg::Sha256 => rsa::Oaep::new_with_label::<Sha256, _>(label),
                 HashAlg::Sha384 => rsa::Oaep::new_with_label::<Sha384, _>(label),
                 HashAlg::Sha512 => rsa::Oaep::new_with_label::<Sha512, _>(label),
+                HashAlg::Sha1 => return Err(err("SHA-1 OAEP is not accepted")),
             };
             let enc = k
                 .encrypt(rng, padding, &seed)
@@ -176,6 +189,7 @@ fn hmac(h: HashAlg, key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, CredentialEr
         HashAlg::Sha256 => run::<Hmac<Sha256>>(key, parts),
         HashAlg::Sha384 => run::<Hmac<Sha384>>(key, parts),
         HashAlg::Sha512 => run::<Hmac<Sha512>>(key, parts),
+        HashAlg::Sha1 => Err(err("HMAC-SHA-1 is not accepted")),
     }
 }
 
@@ -206,6 +220,9 @@ pub fn kdfa(
             ],
         )
         .unwrap_or_default();
+        if block.is_empty() {
+            break; // an unsupported hash (refused before any credential is made)
+        }
         out.extend_from_slice(&block);
         counter = counter.wrapping_add(1);
     }
@@ -240,7 +257,7 @@ pub fn kdfe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ca::public::Reader;
+    use cerd_attestation::tpm::reader::Reader;
 
     /// TPM2_ActivateCredential in software, for the round-trip tests only: `None` when
     /// the outer HMAC does not verify.
@@ -251,9 +268,9 @@ mod tests {
         name: &[u8],
         id_object: &[u8],
     ) -> Option<Vec<u8>> {
-        let mut r = Reader::new(id_object);
+        let mut r = Reader::new("TPM2B_ID_OBJECT", id_object);
         let inner = r.tpm2b("id").unwrap();
-        let mut r = Reader::new(inner);
+        let mut r = Reader::new("ID_OBJECT", inner);
         let mac = r.tpm2b("hmac").unwrap();
         let enc = &inner[r.offset()..];
         let hmac_key = kdfa(h, seed, b"INTEGRITY", &[], &[], h.size());
@@ -266,9 +283,9 @@ mod tests {
         cfb_mode::Decryptor::<Aes128>::new_from_slices(&key, &[0; 16])
             .unwrap()
             .decrypt(&mut buf);
-        let mut r = Reader::new(&buf);
+        let mut r = Reader::new("encIdentity", &buf);
         let cred = r.tpm2b("cred").unwrap().to_vec();
-        r.finish("cred").unwrap();
+        r.finish().unwrap();
         Some(cred)
     }
 
@@ -295,9 +312,9 @@ mod tests {
         let cred = [0x5a; 32];
         let made = make_credential(&ek, &name, &cred, &mut rand::rngs::OsRng).unwrap();
         // The TPM's side: Z = d_ek · Q_ephemeral.
-        let mut r = Reader::new(&made.encrypted_secret);
+        let mut r = Reader::new("TPM2B_ENCRYPTED_SECRET", &made.encrypted_secret);
         let point = r.tpm2b("secret").unwrap();
-        let mut r = Reader::new(point);
+        let mut r = Reader::new("TPMS_ECC_POINT", point);
         let (ex, ey) = (r.tpm2b("x").unwrap(), r.tpm2b("y").unwrap());
         let sec1: Vec<u8> = [&[4u8][..], ex, ey].concat();
         let eph = p256::PublicKey::from_sec1_bytes(&sec1).unwrap();

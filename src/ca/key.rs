@@ -7,7 +7,7 @@ use der::Encode as _;
 use rsa::BigUint;
 use spki::{DecodePublicKey as _, EncodePublicKey as _, SubjectPublicKeyInfoOwned};
 
-use super::public::{EccCurve, KeyParams, TpmPublic};
+use cerd_attestation::tpm::{EccCurve, PublicKey as TpmKey, TpmPublic};
 
 /// An RSA or NIST P-256/P-384 public key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl PublicKey {
     /// must lie on its curve.
     pub fn from_tpm(public: &TpmPublic) -> Result<Self, KeyError> {
         match &public.key {
-            KeyParams::Rsa {
+            TpmKey::Rsa {
                 exponent, modulus, ..
             } => {
                 let e = if *exponent == 0 { 65537 } else { *exponent };
@@ -42,18 +42,18 @@ impl PublicKey {
                     .map(Self::Rsa)
                     .map_err(|err| KeyError(format!("RSA key is not usable: {err}")))
             }
-            KeyParams::Ecc { curve, x, y } => {
+            TpmKey::Ecc { curve, x, y, .. } => {
                 let mut sec1 =
                     Vec::with_capacity(x.len().saturating_add(y.len()).saturating_add(1));
                 sec1.push(0x04);
                 sec1.extend_from_slice(x);
                 sec1.extend_from_slice(y);
-                let bad = |_| KeyError(format!("ECC point is not on {curve:?}"));
+                let bad = |_| KeyError(format!("ECC point is not on {curve}"));
                 match curve {
-                    EccCurve::P256 => p256::PublicKey::from_sec1_bytes(&sec1)
+                    EccCurve::NistP256 => p256::PublicKey::from_sec1_bytes(&sec1)
                         .map(Self::P256)
                         .map_err(bad),
-                    EccCurve::P384 => p384::PublicKey::from_sec1_bytes(&sec1)
+                    EccCurve::NistP384 => p384::PublicKey::from_sec1_bytes(&sec1)
                         .map(Self::P384)
                         .map_err(bad),
                 }

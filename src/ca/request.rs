@@ -12,7 +12,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::chain::Cert;
-use super::public::{TpmPublic, WireError};
+use cerd_attestation::tpm::reader::Reader;
+use cerd_attestation::tpm::{ParseError, TpmPublic};
 
 pub const REQUEST_FORMAT: &str = "cerd-enroll-request/1";
 pub const CHALLENGE_FORMAT: &str = "cerd-enroll-challenge/1";
@@ -41,7 +42,7 @@ pub enum FormatError {
     /// A field that is not valid base64 / hex / UUID, or is out of bounds.
     Field { field: String, detail: String },
     /// A TPM structure that does not parse.
-    Tpm { field: String, source: WireError },
+    Tpm { field: String, source: ParseError },
 }
 
 impl fmt::Display for FormatError {
@@ -268,10 +269,10 @@ impl Challenge {
 #[cfg_attr(not(feature = "tpm"), allow(dead_code))]
 fn tpm2b_field(field: &'static str, text: &str) -> Result<Vec<u8>, FormatError> {
     let bytes = unb64(field, text)?;
-    let mut r = super::public::Reader::new(&bytes);
+    let mut r = Reader::new("TPM2B", &bytes);
     let inner = r
         .tpm2b(field)
-        .and_then(|b| r.finish(field).map(|()| b))
+        .and_then(|b| r.finish().map(|()| b))
         .map_err(|source| FormatError::Tpm {
             field: field.to_owned(),
             source,

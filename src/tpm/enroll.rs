@@ -15,8 +15,10 @@ use tss_esapi::interface_types::algorithm::HashingAlgorithm;
 use tss_esapi::interface_types::session_handles::{AuthSession, PolicySession};
 use tss_esapi::structures::{EncryptedSecret, IdObject, SymmetricDefinition};
 
-use crate::ca::public::{EccCurve, HashAlg, KeyParams, ObjectAttributes, TpmPublic};
 use crate::ca::request::{self, Challenge, RequestFile, TpmInfo};
+use cerd_attestation::tpm::{
+    EccCurve, HashAlg, ObjectAttributes, PublicKey as KeyParams, TpmPublic,
+};
 
 use super::keys::{self, EkKind, LoadedKey};
 use super::nv::{self, call};
@@ -79,11 +81,11 @@ fn ek_kind(ek: &TpmPublic) -> anyhow::Result<EkKind> {
     Ok(match &ek.key {
         KeyParams::Rsa { key_bits: 2048, .. } => EkKind::Rsa2048,
         KeyParams::Ecc {
-            curve: EccCurve::P256,
+            curve: EccCurve::NistP256,
             ..
         } => EkKind::EccP256,
         KeyParams::Ecc {
-            curve: EccCurve::P384,
+            curve: EccCurve::NistP384,
             ..
         } => EkKind::EccP384,
         KeyParams::Rsa { key_bits, .. } => {
@@ -140,7 +142,10 @@ fn activate_with(
     let secret = EncryptedSecret::try_from(challenge.encrypted_secret.clone())
         .context("encryptedSecret is larger than a TPM2B_ENCRYPTED_SECRET")?;
     let (ak_h, ek_h) = (ak.key, ek.key);
-    if ek_public.attributes.has(ObjectAttributes::USER_WITH_AUTH) {
+    if ek_public
+        .attributes
+        .contains(ObjectAttributes::USER_WITH_AUTH)
+    {
         let digest = call(tpm, "ActivateCredential", |ctx| {
             ctx.execute_with_sessions(
                 (
@@ -186,6 +191,7 @@ fn ek_policy_session(tpm: &mut Tpm, alg: HashAlg) -> anyhow::Result<AuthSession>
         HashAlg::Sha256 => HashingAlgorithm::Sha256,
         HashAlg::Sha384 => HashingAlgorithm::Sha384,
         HashAlg::Sha512 => HashingAlgorithm::Sha512,
+        HashAlg::Sha1 => HashingAlgorithm::Sha1,
     };
     // StartAuthSession takes no authorization: run it without the context's password
     // session.
