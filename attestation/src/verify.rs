@@ -42,8 +42,16 @@ pub enum CheckId {
     /// The record is a leaf of the batch its evidence names (RFC 9162 inclusion proof
     /// against the batch header's root and size).
     BatchInclusion,
-    /// Hardware evidence binding the record to a TPM quote or SNP report.
+    /// Hardware evidence binding the record to a TPM quote or SNP report: present,
+    /// well-formed, TPM-generated, from an AK whose public area matches its name and
+    /// whose attributes make its signatures meaningful.
     Evidence,
+    /// The quote's signature verifies under the AK.
+    QuoteSignature,
+    /// The quote's qualifying data is the batch header hash.
+    QualifyingData,
+    /// The quote's PCR digest is the hash of the carried PCR values.
+    PcrDigest,
     /// The attestation key chains to a trusted root (attestation CA + EK vendor root,
     /// cloud vTPM root) or is pinned.
     AkTrust,
@@ -71,6 +79,9 @@ impl CheckId {
             Self::Content => "input/output content",
             Self::BatchInclusion => "batch inclusion",
             Self::Evidence => "hardware evidence",
+            Self::QuoteSignature => "quote signature",
+            Self::QualifyingData => "qualifying data",
+            Self::PcrDigest => "PCR digest",
             Self::AkTrust => "AK trust",
             Self::EkChain => "EK chain",
             Self::LogReplay => "log replay",
@@ -486,7 +497,8 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
     });
 
     // 5. batch inclusion and 6. hardware evidence.
-    let (inclusion, mut hardware, evidence, attested) = evidence_checks(value, claimed);
+    let (inclusion, mut hardware, quote_lines, evidence, attested) =
+        evidence_checks(value, claimed);
     if evidence.is_none()
         && hardware.reason == Some(Reason::EvidenceAbsent)
         && policy.is_some_and(|p| p.require_evidence)
@@ -499,6 +511,7 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
     }
     checks.push(inclusion);
     checks.push(hardware);
+    checks.extend(quote_lines);
     let chain_at = match (&parsed, options.certificates_at_record_time) {
         (Ok(b), true) => b.created_at.datetime(),
         _ => options.at,
@@ -619,7 +632,21 @@ fn pointer_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
 fn evidence_checks(
     value: &Value,
     claimed: Option<Sha256Digest>,
-) -> (Check, Check, Option<Evidence>, Option<AttestedBatch>) {
+) -> (
+    Check,
+    Check,
+    [Check; 3],
+    Option<Evidence>,
+    Option<AttestedBatch>,
+) {
+    let quote_lines = |reason: Reason, message: &str| {
+        [
+            CheckId::QuoteSignature,
+            CheckId::QualifyingData,
+            CheckId::PcrDigest,
+        ]
+        .map(|id| Check::skipped(id, reason, message))
+    };
     let absent = |check| {
         Check::skipped(
             check,
@@ -632,6 +659,7 @@ fn evidence_checks(
             return (
                 absent(CheckId::BatchInclusion),
                 absent(CheckId::Evidence),
+                quote_lines(Reason::EvidenceAbsent, "no TPM quote"),
                 None,
                 None,
             )
@@ -648,6 +676,7 @@ fn evidence_checks(
                     Reason::NotEvaluated,
                     "evidence is malformed",
                 ),
+                quote_lines(Reason::NotEvaluated, "evidence is malformed"),
                 None,
                 None,
             )
@@ -693,109 +722,173 @@ fn evidence_checks(
             "certificateHash is missing or malformed",
         )
     };
-    let (hardware, attested) = match &ev.tpm {
-        Some(tpm) => match quote_check(tpm, &header.hash()) {
-            Ok((check, clock, firmware_version)) => (
-                check,
-                Some(AttestedBatch {
-                    ak_name: tpm.ak.name.clone(),
-                    header: *header,
-                    batch: header.sequence,
-                    clock,
-                    firmware_version,
-                }),
-            ),
-            Err(check) => (check, None),
-        },
+    let (hardware, lines, attested) = match &ev.tpm {
+        Some(tpm) => {
+            let q = quote_checks(tpm, &header.hash());
+            let attested = q.facts.map(|(clock, firmware_version)| AttestedBatch {
+                ak_name: tpm.ak.name.clone(),
+                header: *header,
+                batch: header.sequence,
+                clock,
+                firmware_version,
+            });
+            (q.evidence, q.lines, attested)
+        }
         None => (
             Check::skipped(
                 CheckId::Evidence,
                 Reason::EvidenceAbsent,
                 "the batch carries no hardware quote",
             ),
+            quote_lines(Reason::EvidenceAbsent, "no TPM quote"),
             None,
         ),
     };
-    (inclusion, hardware, Some(meta.evidence), attested)
+    (inclusion, hardware, lines, Some(meta.evidence), attested)
 }
 
-/// The TPM quote: signed by the carried AK, over the batch header hash, covering the
-/// carried PCR values. Whether the AK itself is trustworthy is the `ak trust` check.
-fn quote_check(
-    tpm: &crate::evidence::TpmEvidence,
-    header_hash: &Sha256Digest,
-) -> Result<(Check, crate::tpm::ClockInfo, u64), Check> {
-    use crate::tpm::{verify_quote, AttestationKey, PcrValues, TpmPublic};
+/// The four quote lines of a bundle, and (when all pass) what the quote says about
+/// the TPM's clock and firmware.
+struct QuoteChecks {
+    evidence: Check,
+    lines: [Check; 3],
+    facts: Option<(crate::tpm::ClockInfo, u64)>,
+}
+
+/// The TPM quote: present and well-formed from the carried AK (`evidence`), its
+/// signature, its qualifying data (the batch header hash) and its PCR digest (over the
+/// carried values). Whether the AK itself is trustworthy is the `AK trust` check.
+fn quote_checks(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) -> QuoteChecks {
+    use crate::tpm::{verify_quote, AttestationKey, PcrValues, QuoteCheckId as Q, TpmPublic};
+    let not_evaluated = |why: &str| {
+        [
+            CheckId::QuoteSignature,
+            CheckId::QualifyingData,
+            CheckId::PcrDigest,
+        ]
+        .map(|id| Check::skipped(id, Reason::NotEvaluated, why))
+    };
+    let stop = |reason: Reason, message: String| QuoteChecks {
+        evidence: Check::fail(CheckId::Evidence, reason, message),
+        lines: not_evaluated("the quote or its AK is unusable"),
+        facts: None,
+    };
     let public = match TpmPublic::from_tpm2b(&tpm.ak.public.0) {
         Ok(p) => p,
-        Err(e) => {
-            return Err(Check::fail(
-                CheckId::Evidence,
-                Reason::AkKeyUnsupported,
-                format!("ak.public: {e}"),
-            ))
-        }
+        Err(e) => return stop(Reason::AkKeyUnsupported, format!("ak.public: {e}")),
     };
     let name = hex::encode(public.name().to_bytes());
     if name != tpm.ak.name {
-        return Err(Check::fail(
-            CheckId::Evidence,
+        return stop(
             Reason::AkNameMismatch,
             format!("ak.name is {}, the AK public hashes to {name}", tpm.ak.name),
-        ));
+        );
     }
     let ak = match AttestationKey::from_public(public) {
         Ok(k) => k,
-        Err(e) => {
-            return Err(Check::fail(
-                CheckId::Evidence,
-                Reason::AkKeyUnsupported,
-                format!("ak.public: {e}"),
-            ))
-        }
+        Err(e) => return stop(Reason::AkKeyUnsupported, format!("ak.public: {e}")),
     };
-    let pcrs = match PcrValues::try_from(&tpm.pcrs) {
-        Ok(p) => p,
-        Err(e) => {
-            return Err(Check::fail(
-                CheckId::Evidence,
-                Reason::EvidenceMalformed,
-                format!("pcrs: {e}"),
-            ))
-        }
-    };
+    let pcrs = PcrValues::try_from(&tpm.pcrs);
     let report = verify_quote(
         &ak,
         &tpm.attest.0,
         &tpm.signature.0,
         Some(header_hash.as_bytes()),
-        Some(&pcrs),
+        pcrs.as_ref().ok(),
     );
-    if let Some(bad) = report.checks.iter().find(|c| c.status == Status::Fail) {
-        return Err(Check::fail(
-            CheckId::Evidence,
-            bad.reason.unwrap_or(Reason::QuoteSignatureInvalid),
-            format!("TPM quote: {}", bad.message),
-        ));
-    }
-    let (Some(clock), Some(firmware)) = (report.clock_info(), report.firmware_version()) else {
-        return Err(Check::fail(
-            CheckId::Evidence,
-            Reason::QuoteMalformed,
-            "the quote passed its checks but carries no clock info",
-        ));
+    let line = |q: Q, id: CheckId| match report.check(q) {
+        Some(c) => Check {
+            check: id,
+            status: c.status,
+            reason: c.reason,
+            message: c.message.clone(),
+        },
+        None => Check::skipped(id, Reason::NotEvaluated, "not reported"),
     };
-    Ok((
-        Check::pass(
+    // Structure, magic/type and AK attributes make up the evidence line.
+    let evidence = [Q::Structure, Q::MagicType, Q::AkAttributes]
+        .into_iter()
+        .filter_map(|q| report.check(q))
+        .find(|c| c.status == Status::Fail);
+    if let Some(bad) = evidence {
+        return stop(
+            bad.reason.unwrap_or(Reason::QuoteMalformed),
+            format!("TPM quote: {}", bad.message),
+        );
+    }
+    let signature = line(Q::Signature, CheckId::QuoteSignature);
+    if signature.status != Status::Pass {
+        return QuoteChecks {
+            evidence: Check::pass(
+                CheckId::Evidence,
+                format!("TPM quote by AK {} ({})", tpm.ak.name, ak.describe()),
+            ),
+            lines: [
+                signature,
+                Check::skipped(
+                    CheckId::QualifyingData,
+                    Reason::NotEvaluated,
+                    "the signature does not verify: the quote's contents are not the TPM's",
+                ),
+                Check::skipped(
+                    CheckId::PcrDigest,
+                    Reason::NotEvaluated,
+                    "the signature does not verify: the quote's contents are not the TPM's",
+                ),
+            ],
+            facts: None,
+        };
+    }
+    let qualifying = {
+        let c = line(Q::QualifyingData, CheckId::QualifyingData);
+        if c.status == Status::Pass {
+            Check::pass(
+                CheckId::QualifyingData,
+                format!("the batch header hash {}", header_hash.to_hex()),
+            )
+        } else {
+            c
+        }
+    };
+    let pcr = match &pcrs {
+        Err(e) => Check::fail(
+            CheckId::PcrDigest,
+            Reason::EvidenceMalformed,
+            format!("pcrs: {e}"),
+        ),
+        Ok(_) => line(Q::PcrDigest, CheckId::PcrDigest),
+    };
+    let facts = match (report.clock_info(), report.firmware_version()) {
+        (Some(c), Some(f)) if qualifying.status == Status::Pass && pcr.status == Status::Pass => {
+            Some((c, f))
+        }
+        _ => None,
+    };
+    let clock = report
+        .clock_info()
+        .map(|c| {
+            format!(
+                "; clock {} ms, resetCount {}, restartCount {}",
+                c.clock, c.reset_count, c.restart_count
+            )
+        })
+        .unwrap_or_default();
+    let firmware = report
+        .firmware_version()
+        .map(|f| format!(", firmware {f:#x}"))
+        .unwrap_or_default();
+    QuoteChecks {
+        evidence: Check::pass(
             CheckId::Evidence,
             format!(
-                "TPM quote signed by AK {} over the batch header hash, PCR digest matches the carried values; clock {} ms, resetCount {}, restartCount {}, firmware {firmware:#x}",
-                tpm.ak.name, clock.clock, clock.reset_count, clock.restart_count
+                "TPM quote by AK {} ({}){clock}{firmware}",
+                tpm.ak.name,
+                ak.describe()
             ),
         ),
-        clock,
-        firmware,
-    ))
+        lines: [signature, qualifying, pcr],
+        facts,
+    }
 }
 
 /// NexArt's content rule: a string hashes as its UTF-8 bytes, anything else as its

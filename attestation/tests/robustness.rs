@@ -116,13 +116,16 @@ fn bases() -> &'static [Value; 2] {
 // ---------------------------------------------------------------------------------
 // The consistency every verdict must have.
 
-const CHECK_ORDER: [CheckId; 13] = [
+const CHECK_ORDER: [CheckId; 16] = [
     CheckId::Schema,
     CheckId::DigestFormat,
     CheckId::CertificateHash,
     CheckId::Content,
     CheckId::BatchInclusion,
     CheckId::Evidence,
+    CheckId::QuoteSignature,
+    CheckId::QualifyingData,
+    CheckId::PcrDigest,
     CheckId::AkTrust,
     CheckId::EkChain,
     CheckId::LogReplay,

@@ -55,7 +55,14 @@ pub fn claims(source: &str, v: &Verdict, options: &Options) -> Value {
     // Genuine hardware: the quote checks out *and* its key is shown to live in a
     // genuine TPM. A valid quote from a key nobody vouches for makes no hardware claim.
     let hardware = match claim(
-        &[CheckId::Evidence, CheckId::AkTrust, CheckId::EkChain],
+        &[
+            CheckId::Evidence,
+            CheckId::QuoteSignature,
+            CheckId::QualifyingData,
+            CheckId::PcrDigest,
+            CheckId::AkTrust,
+            CheckId::EkChain,
+        ],
         UNSAFE_HARDWARE,
     ) {
         AFFIRMING if !status_of(&[CheckId::AkTrust]).contains(&Status::Pass) => NONE,

@@ -352,7 +352,7 @@ fn tampered_quote_or_proof_is_caught() {
     let run = cer(["verify", a.to_str().unwrap()]).expect(0);
     assert!(
         run.stdout
-            .contains("PASS     hardware evidence     TPM quote signed by AK"),
+            .contains("PASS     quote signature       ECDSA-SHA256 by the ECC NIST P-256 AK"),
         "{}",
         run.stdout
     );
@@ -569,7 +569,14 @@ fn policy_checks_and_ear() {
     ] {
         assert_eq!(check_of(v, id).0, "PASS", "{id}: {v}");
     }
-    let ak = v["checks"][6]["message"].as_str().unwrap();
+    let ak = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "ak_trust")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap();
     assert!(
         ak.starts_with("enrolled AK: its certificate chains through 2 certificate(s) to CN=cerd attestation CA"),
         "{ak}"
@@ -782,13 +789,7 @@ fn ak_trust_modes_and_ek_chain() {
         (status.as_str(), reason.as_str()),
         ("FAIL", "AK_CERT_UNTRUSTED")
     );
-    assert!(
-        v["checks"][6]["message"]
-            .as_str()
-            .unwrap()
-            .contains("CERT_EXPIRED"),
-        "{v}"
-    );
+    assert!(v.to_string().contains("(CERT_EXPIRED)"), "{v}");
     let v = verify(
         &enrolled,
         Some(&format!("{ca}{swtpm}")),
