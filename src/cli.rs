@@ -15,6 +15,7 @@ mod swtpm;
 mod tpm;
 mod verify;
 mod verify_quote;
+mod verify_snp;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,7 @@ enum Command {
     Seal(Box<seal::SealArgs>),
     Verify(verify::VerifyArgs),
     VerifyQuote(verify_quote::VerifyQuoteArgs),
+    VerifySnp(verify_snp::VerifySnpArgs),
     Inspect(inspect::InspectArgs),
     #[cfg(feature = "tpm")]
     Tpm(tpm::TpmArgs),
@@ -76,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Seal(args) => seal::run(*args),
         Command::Verify(args) => verify::run(args),
         Command::VerifyQuote(args) => verify_quote::run(args),
+        Command::VerifySnp(args) => verify_snp::run(args),
         Command::Inspect(args) => inspect::run(args),
         #[cfg(feature = "tpm")]
         Command::Tpm(args) => tpm::run(args),

@@ -396,17 +396,19 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
             SnpCheckId::Chain,
             format!(
                 "{} chains to the simulated guest's test ARK {} (trusted by the policy)",
-                c.subjects.join(" -> "),
+                short_names(&c.subjects),
                 hex::encode(c.ark_spki_sha256)
             ),
         ),
         Ok(c) => SnpCheck::pass(
             SnpCheckId::Chain,
             format!(
-                "{} (AMD {} root, valid at {})",
-                c.subjects.join(" -> "),
+                "{} (AMD {} root), valid at {}",
+                short_names(&c.subjects),
                 c.generation.map(Generation::name).unwrap_or("?"),
                 opts.at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
             ),
         ),
         Err((reason, msg)) if opts.simulated => SnpCheck::fail(
@@ -526,6 +528,19 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
         policy_checks(&report, &policy, generation, &mut checks);
     }
     finish(checks, generation, chain, ext.ok(), Some(report), &policy)
+}
+
+/// `SEV-VCEK -> SEV-Milan -> ARK-Milan`: the common names of a path.
+fn short_names(subjects: &[String]) -> String {
+    subjects
+        .iter()
+        .map(|s| {
+            s.split(',')
+                .find_map(|p| p.strip_prefix("CN="))
+                .unwrap_or(s)
+        })
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 fn finish(
