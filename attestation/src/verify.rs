@@ -20,6 +20,7 @@ use crate::policy::Policy;
 use crate::record::{self, Bundle, RecordError};
 
 mod runtime;
+pub mod snp;
 
 /// The checks, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,6 +40,9 @@ pub enum CheckId {
     BatchInclusion,
     /// Hardware evidence binding the record to a TPM quote or SNP report.
     Evidence,
+    /// The SEV-SNP report over the batch: signature, AMD chain, TCB, REPORT_DATA
+    /// binding, the policy's `[snp]` table.
+    SnpReport,
     /// The attestation key chains to a trusted root (attestation CA + EK vendor root,
     /// cloud vTPM root) or is pinned.
     AkTrust,
@@ -64,6 +68,7 @@ impl CheckId {
             Self::Content => "input/output content",
             Self::BatchInclusion => "batch inclusion",
             Self::Evidence => "hardware evidence",
+            Self::SnpReport => "SEV-SNP report",
             Self::AkTrust => "AK trust",
             Self::LogReplay => "log replay",
             Self::PolicyBinary => "policy: binary",
@@ -98,8 +103,8 @@ impl fmt::Display for Status {
 
 /// Stable reason codes for machine-readable verdicts. The names follow NexArt's where
 /// the meaning is the same. They never change meaning; new ones may be added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// Serialized as [`Reason::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
     /// The bundle is not a JSON object matching the CER v1 schema.
@@ -181,6 +186,8 @@ pub enum Reason {
     AkCertKeyMismatch,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
+    /// An SEV-SNP check failed, with the SNP checklist's own code (`SNP_…`).
+    Snp(crate::snp::SnpReason),
 }
 
 impl Reason {
@@ -226,7 +233,14 @@ impl Reason {
             Self::AkCertUntrusted => "AK_CERT_UNTRUSTED",
             Self::AkCertKeyMismatch => "AK_CERT_KEY_MISMATCH",
             Self::NotEvaluated => "NOT_EVALUATED",
+            Self::Snp(r) => r.code(),
         }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
     }
 }
 
@@ -453,6 +467,7 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
     let has_quote = evidence.as_ref().is_some_and(|e| e.tpm.is_some());
     checks.push(inclusion);
     checks.push(hardware);
+    checks.push(snp::snp_check(evidence.as_ref(), policy, options.at));
     checks.push(if has_quote {
         Check::skipped(
             CheckId::AkTrust,

@@ -116,13 +116,14 @@ fn bases() -> &'static [Value; 2] {
 // ---------------------------------------------------------------------------------
 // The consistency every verdict must have.
 
-const CHECK_ORDER: [CheckId; 12] = [
+const CHECK_ORDER: [CheckId; 13] = [
     CheckId::Schema,
     CheckId::DigestFormat,
     CheckId::CertificateHash,
     CheckId::Content,
     CheckId::BatchInclusion,
     CheckId::Evidence,
+    CheckId::SnpReport,
     CheckId::AkTrust,
     CheckId::LogReplay,
     CheckId::PolicyBinary,

@@ -512,3 +512,25 @@ fn malformed_reports_and_policies() {
         assert!(e.contains(needle), "{toml}: {e}");
     }
 }
+
+/// Verifying one report with its full chain in-process (parse, VCEK -> ASK -> ARK with
+/// two RSA-4096 PSS signatures, the P-384 report signature, extensions, TCB): run with
+/// `cargo test --release -p cerd-attestation --test snp bench -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn bench_verify_report_with_full_chain() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "virtee-milan");
+    let opts = SnpOptions::new(TODAY);
+    assert_valid(&verify_report(&c.report, &c.certs, &opts));
+    for _ in 0..3 {
+        let n = 500u32;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let verdict = verify_report(&c.report, &c.certs, &opts);
+            assert!(verdict.valid);
+        }
+        let per = start.elapsed() / n;
+        println!("verify_report (virtee Milan report, full chain): {per:?} per report");
+    }
+}

@@ -52,7 +52,7 @@ pub fn claims(source: &str, v: &Verdict, options: &Options) -> Value {
         replay.max(allowed)
     };
     let configuration = claim(&[CheckId::PolicyPcrs, CheckId::RecordAge], CONTRAINDICATED);
-    let hardware = claim(&[CheckId::Evidence], UNSAFE_HARDWARE);
+    let hardware = claim(&[CheckId::Evidence, CheckId::SnpReport], UNSAFE_HARDWARE);
     let mut vector = Map::new();
     for (k, n) in [
         ("sourced-data", sourced),
