@@ -16,6 +16,7 @@ mod tpm;
 mod trust;
 mod verify;
 mod verify_quote;
+mod verify_snp;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,7 @@ enum Command {
     Seal(Box<seal::SealArgs>),
     Verify(verify::VerifyArgs),
     VerifyQuote(verify_quote::VerifyQuoteArgs),
+    VerifySnp(verify_snp::VerifySnpArgs),
     Inspect(inspect::InspectArgs),
     #[cfg(feature = "tpm")]
     Tpm(tpm::TpmArgs),
@@ -77,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Seal(args) => seal::run(*args),
         Command::Verify(args) => verify::run(args),
         Command::VerifyQuote(args) => verify_quote::run(args),
+        Command::VerifySnp(args) => verify_snp::run(args),
         Command::Inspect(args) => inspect::run(args),
         #[cfg(feature = "tpm")]
         Command::Tpm(args) => tpm::run(args),

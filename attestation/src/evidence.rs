@@ -40,6 +40,49 @@ pub struct Evidence {
     /// TPM evidence, when the batch was quoted by a TPM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<TpmEvidence>,
+    /// AMD SEV-SNP evidence, when the batch was attested by an SNP guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snp: Option<SnpEvidence>,
+}
+
+/// An SEV-SNP attestation report over the batch, and the certificates to check it.
+///
+/// REPORT_DATA\[0..32\] is the batch header's SHA-256; REPORT_DATA\[32..64\] is the
+/// SHA-256 of the TPM AK's TPM2B_PUBLIC when the batch also carries TPM evidence, zeros
+/// otherwise (docs/record-format.md, "SEV-SNP evidence").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SnpEvidence {
+    /// ATTESTATION_REPORT (SEV-SNP ABI spec Table 23), 1184 bytes.
+    pub report: Bytes,
+    /// The VCEK or VLEK certificate (DER).
+    pub endorsement: Bytes,
+    /// ASK / ASVK and optionally ARK certificates (DER); the verifier's built-in AMD
+    /// roots are used for whatever is missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Bytes>,
+    /// The report comes from cerd's simulated SNP guest, signed under a generated test
+    /// ARK: it proves nothing about hardware.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
+}
+
+impl SnpEvidence {
+    /// SNP evidence from its parts.
+    pub fn new(
+        report: Vec<u8>,
+        endorsement: Vec<u8>,
+        chain: Vec<Vec<u8>>,
+        simulated: bool,
+    ) -> Self {
+        Self {
+            report: Bytes(report),
+            endorsement: Bytes(endorsement),
+            chain: chain.into_iter().map(Bytes).collect(),
+            simulated,
+        }
+    }
 }
 
 /// The batch: header (its SHA-256 is the quote's qualifying data) and inclusion proof.
@@ -143,7 +186,14 @@ impl Evidence {
             version: EVIDENCE_VERSION,
             batch,
             tpm,
+            snp: None,
         }
+    }
+
+    /// The same evidence with an SEV-SNP report.
+    pub fn with_snp(mut self, snp: SnpEvidence) -> Self {
+        self.snp = Some(snp);
+        self
     }
 }
 

@@ -23,6 +23,7 @@ pub mod merkle;
 pub mod policy;
 pub mod record;
 pub mod roots;
+pub mod snp;
 pub mod tpm;
 pub mod verify;
 

@@ -51,6 +51,8 @@ pub struct Policy {
     pub require_evidence: bool,
     /// Dev-only switches.
     pub dev: DevSwitches,
+    /// What SEV-SNP reports must show (the `[snp]` table), when given.
+    pub snp: Option<crate::snp::SnpPolicy>,
 }
 
 /// Switches for development and tests only; off by default, loud when on.
@@ -104,6 +106,7 @@ struct Raw {
     require_evidence: Option<bool>,
     #[serde(default)]
     dev: RawDev,
+    snp: Option<crate::snp::policy::RawSnpPolicy>,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,6 +139,7 @@ impl Default for Policy {
             allow_sha1: false,
             require_evidence: false,
             dev: DevSwitches::default(),
+            snp: None,
         }
     }
 }
@@ -236,6 +240,7 @@ impl Policy {
                 trust_swtpm_ca: raw.dev.trust_swtpm_ca,
                 allow_unenrolled_ak: raw.dev.allow_unenrolled_ak,
             },
+            snp: raw.snp.map(|s| s.check()).transpose()?,
         })
     }
 
@@ -252,6 +257,9 @@ impl Policy {
         }
         if self.allow_sha1 {
             out.push("policy allows SHA-1 signatures in certificate chains (legacy)".into());
+        }
+        if let Some(snp) = &self.snp {
+            out.extend(snp.warnings());
         }
         out
     }

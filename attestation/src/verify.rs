@@ -20,6 +20,7 @@ use crate::policy::Policy;
 use crate::record::{self, Bundle, RecordError};
 
 mod runtime;
+pub mod snp;
 mod timeline;
 mod trust;
 
@@ -57,6 +58,9 @@ pub enum CheckId {
     AkTrust,
     /// The EK certificates carried chain to a TPM vendor root.
     EkChain,
+    /// The SEV-SNP report over the batch: signature, AMD chain, TCB, REPORT_DATA
+    /// binding, the policy's `[snp]` table.
+    SnpReport,
     /// The measurement log replays to the quoted PCR, and names the record's runtime.
     LogReplay,
     /// The record's inference binary is on the policy's allow-list.
@@ -82,6 +86,7 @@ impl CheckId {
             Self::QuoteSignature => "quote signature",
             Self::QualifyingData => "qualifying data",
             Self::PcrDigest => "PCR digest",
+            Self::SnpReport => "SEV-SNP report",
             Self::AkTrust => "AK trust",
             Self::EkChain => "EK chain",
             Self::LogReplay => "log replay",
@@ -117,8 +122,8 @@ impl fmt::Display for Status {
 
 /// Stable reason codes for machine-readable verdicts. The names follow NexArt's where
 /// the meaning is the same. They never change meaning; new ones may be added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// Serialized as [`Reason::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
     /// The bundle is not a JSON object matching the CER v1 schema.
@@ -208,6 +213,8 @@ pub enum Reason {
     EkCertUntrusted,
     /// A check could not run because an earlier one failed.
     NotEvaluated,
+    /// An SEV-SNP check failed, with the SNP checklist's own code (`SNP_…`).
+    Snp(crate::snp::SnpReason),
 }
 
 impl Reason {
@@ -256,7 +263,14 @@ impl Reason {
             Self::EkCertNotCarried => "EK_CERT_NOT_CARRIED",
             Self::EkCertUntrusted => "EK_CERT_UNTRUSTED",
             Self::NotEvaluated => "NOT_EVALUATED",
+            Self::Snp(r) => r.code(),
         }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
     }
 }
 
@@ -535,6 +549,7 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
             ));
         }
     }
+    checks.push(snp::snp_check(evidence.as_ref(), policy, chain_at));
 
     // 7.–11. what ran: log replay, policy allow-lists and PCRs, record age.
     match &parsed {

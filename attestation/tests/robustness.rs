@@ -116,7 +116,7 @@ fn bases() -> &'static [Value; 2] {
 // ---------------------------------------------------------------------------------
 // The consistency every verdict must have.
 
-const CHECK_ORDER: [CheckId; 16] = [
+const CHECK_ORDER: [CheckId; 17] = [
     CheckId::Schema,
     CheckId::DigestFormat,
     CheckId::CertificateHash,
@@ -128,6 +128,7 @@ const CHECK_ORDER: [CheckId; 16] = [
     CheckId::PcrDigest,
     CheckId::AkTrust,
     CheckId::EkChain,
+    CheckId::SnpReport,
     CheckId::LogReplay,
     CheckId::PolicyBinary,
     CheckId::PolicyModels,

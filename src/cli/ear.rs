@@ -52,8 +52,9 @@ pub fn claims(source: &str, v: &Verdict, options: &Options) -> Value {
         replay.max(allowed)
     };
     let configuration = claim(&[CheckId::PolicyPcrs, CheckId::RecordAge], CONTRAINDICATED);
-    // Genuine hardware: the quote checks out *and* its key is shown to live in a
-    // genuine TPM. A valid quote from a key nobody vouches for makes no hardware claim.
+    // Genuine hardware: a TPM quote that checks out from a key shown to live in a
+    // genuine TPM, or an SEV-SNP report that checks out. Valid evidence nobody vouches
+    // for makes no hardware claim; any failure is unsafe hardware.
     let hardware = match claim(
         &[
             CheckId::Evidence,
@@ -62,10 +63,15 @@ pub fn claims(source: &str, v: &Verdict, options: &Options) -> Value {
             CheckId::PcrDigest,
             CheckId::AkTrust,
             CheckId::EkChain,
+            CheckId::SnpReport,
         ],
         UNSAFE_HARDWARE,
     ) {
-        AFFIRMING if !status_of(&[CheckId::AkTrust]).contains(&Status::Pass) => NONE,
+        AFFIRMING
+            if !status_of(&[CheckId::AkTrust, CheckId::SnpReport]).contains(&Status::Pass) =>
+        {
+            NONE
+        }
         n => n,
     };
     let mut vector = Map::new();

@@ -18,6 +18,7 @@ mod cli;
 mod measure;
 mod schema;
 mod seal;
+mod snp;
 #[cfg(feature = "tpm")]
 mod swtpm;
 #[cfg(feature = "tpm")]

@@ -1,0 +1,127 @@
+//! The bundle's `SEV-SNP report` check: the SNP evidence under `meta.cerd.evidence.snp`
+//! passes the SNP checklist ([`crate::snp::verify_report`]) with REPORT_DATA bound to
+//! this batch: `[0..32]` = SHA-256 of the batch header, `[32..64]` = SHA-256 of the TPM
+//! AK's TPM2B_PUBLIC when the batch carries TPM evidence too, zeros otherwise.
+//!
+//! Simulated evidence (`simulated: true`) passes only when the policy's `[snp]
+//! trusted_test_arks` names its test ARK; a simulated report whose chain ends at a real
+//! AMD ARK is refused (the flag is not a thing a real guest says).
+
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use super::{Check, CheckId, Reason};
+use crate::chain::Certificate;
+use crate::evidence::Evidence;
+use crate::policy::Policy;
+use crate::snp::{verify_report, SnpCerts, SnpOptions, SnpReason};
+use crate::verify::Status;
+
+/// The REPORT_DATA a batch's SNP report must carry.
+pub fn expected_report_data(header_hash: &[u8; 32], ak_tpm2b_public: Option<&[u8]>) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    let (head, tail) = out.split_at_mut(32);
+    head.copy_from_slice(header_hash);
+    if let Some(ak) = ak_tpm2b_public {
+        tail.copy_from_slice(&Sha256::digest(ak));
+    }
+    out
+}
+
+/// The `SEV-SNP report` check of a bundle.
+pub(super) fn snp_check(
+    ev: Option<&Evidence>,
+    policy: Option<&Policy>,
+    at: OffsetDateTime,
+) -> Check {
+    let id = CheckId::SnpReport;
+    let Some(ev) = ev else {
+        return Check::skipped(id, Reason::EvidenceAbsent, "no hardware evidence");
+    };
+    let Some(snp) = &ev.snp else {
+        return Check::skipped(
+            id,
+            Reason::EvidenceAbsent,
+            "the batch carries no SEV-SNP report",
+        );
+    };
+    let malformed = |what: &str, e: &dyn std::fmt::Display| {
+        Check::fail(
+            id,
+            Reason::Snp(SnpReason::CertMalformed),
+            format!("snp.{what}: {e}"),
+        )
+    };
+    let endorsement = match Certificate::from_der(&snp.endorsement.0) {
+        Ok(c) => c,
+        Err(e) => return malformed("endorsement", &e),
+    };
+    let mut intermediates = Vec::new();
+    let mut ark = None;
+    for (i, der) in snp.chain.iter().enumerate() {
+        match Certificate::from_der(&der.0) {
+            Ok(c) if c.is_self_issued() && ark.is_none() => ark = Some(c),
+            Ok(c) => intermediates.push(c),
+            Err(e) => return malformed(&format!("chain[{i}]"), &e),
+        }
+    }
+    let header_hash = ev.batch.header.hash();
+    let ak = ev.tpm.as_ref().map(|t| t.ak.public.0.as_slice());
+    let mut opts = SnpOptions::new(at);
+    opts.report_data = Some(expected_report_data(&header_hash.0, ak));
+    opts.policy = policy.and_then(|p| p.snp.clone());
+    opts.simulated = snp.simulated;
+    let certs = SnpCerts {
+        endorsement,
+        intermediates,
+        ark,
+    };
+    let verdict = verify_report(&snp.report.0, &certs, &opts);
+    let real_root = verdict.chain.as_ref().is_some_and(|c| !c.test_ark);
+    if snp.simulated && real_root {
+        return Check::fail(
+            id,
+            Reason::Snp(SnpReason::SimulatedUntrusted),
+            "the evidence says it is simulated, but its chain ends at an AMD root",
+        );
+    }
+    let failed: Vec<String> = verdict
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| {
+            let code = c.reason.map(SnpReason::code).unwrap_or_default();
+            format!("{}: {} [{code}]", c.check.label(), c.message)
+        })
+        .collect();
+    if let Some(first) = verdict.reasons.first() {
+        return Check::fail(id, Reason::Snp(*first), failed.join("; "));
+    }
+    let binding = if ak.is_some() {
+        "the batch header hash and the TPM AK"
+    } else {
+        "the batch header hash"
+    };
+    let r = verdict.report.as_ref();
+    let what = match verdict.chain.as_ref() {
+        Some(c) if c.test_ark => {
+            "SIMULATED SEV-SNP guest (test ARK trusted by the policy)".to_owned()
+        }
+        Some(c) => format!(
+            "SEV-SNP report from an AMD {} ({})",
+            c.generation.map(|g| g.name()).unwrap_or("?"),
+            verdict
+                .endorsement
+                .as_ref()
+                .map_or("?", |x| x.product_name.as_str())
+        ),
+        None => "SEV-SNP report".to_owned(),
+    };
+    Check::pass(
+        id,
+        format!(
+            "{what}, signature and chain valid, REPORT_DATA binds {binding}; measurement {}",
+            r.map(|r| hex::encode(r.measurement)).unwrap_or_default()
+        ),
+    )
+}

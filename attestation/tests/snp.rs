@@ -1,0 +1,536 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+//! SEV-SNP verification over real reports and certificates from `../shared/vectors/snp`
+//! (see its README for the expected verdict of each), and negative twins: for each
+//! check, a changed input that fails exactly that check with its reason code.
+//!
+//! Skipped, with a message, when `../shared/vectors` is absent.
+
+use std::path::{Path, PathBuf};
+
+use cerd_attestation::chain::{parse_certificates, Certificate};
+use cerd_attestation::policy::Policy;
+use cerd_attestation::snp::certs::EndorsementKind;
+use cerd_attestation::snp::report::{offset, SIGNED_LEN};
+use cerd_attestation::snp::verify::verify_endorsement_chain;
+use cerd_attestation::snp::{
+    verify_report, AttestationReport, Generation, SnpCerts, SnpCheckId, SnpOptions, SnpReason,
+    SnpVerdict, VcekExtensions,
+};
+use cerd_attestation::verify::Status;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+/// "Today" for these tests: fixed, so the VLEK's expiry gives the same answer every day.
+const TODAY: OffsetDateTime = datetime!(2026-11-22 00:00 UTC);
+
+fn vectors() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/snp");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "SKIP: {} is absent; the SEV-SNP conformance tests need ../shared/vectors",
+            dir.display()
+        );
+        None
+    }
+}
+
+macro_rules! vectors_or_skip {
+    () => {
+        match vectors() {
+            Some(v) => v,
+            None => return,
+        }
+    };
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn certs(path: &Path) -> Vec<Certificate> {
+    parse_certificates(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn cert(path: &Path) -> Certificate {
+    certs(path).remove(0)
+}
+
+struct Case {
+    report: Vec<u8>,
+    certs: SnpCerts,
+}
+
+/// The report and certificates of a named vector.
+fn case(v: &Path, name: &str) -> Case {
+    let (report, leaf, chain): (&str, &str, Option<&str>) = match name {
+        "virtee-milan" => (
+            "virtee-sev/report_milan.bin",
+            "virtee-sev/vcek_milan.der",
+            Some("virtee-sev/cert_chain_milan"),
+        ),
+        "go-sev-guest" => (
+            "go-sev-guest/attestation.bin",
+            "go-sev-guest/vcek.testcer",
+            Some("go-sev-guest/milan.testcer"),
+        ),
+        "trustee" => ("trustee/test-report.bin", "trustee/test-vcek.der", None),
+        "trustee-vlek" => (
+            "trustee/test-vlek-report.bin",
+            "trustee/test-vlek.der",
+            Some("amd-roots/trustee/milan_ask_ark_asvk.pem"),
+        ),
+        other => panic!("no case {other}"),
+    };
+    let mut intermediates = chain.map(|c| certs(&v.join(c))).unwrap_or_default();
+    let ark = intermediates
+        .iter()
+        .position(Certificate::is_self_issued)
+        .map(|i| intermediates.remove(i));
+    Case {
+        report: read(&v.join(report)),
+        certs: SnpCerts {
+            endorsement: cert(&v.join(leaf)),
+            intermediates,
+            ark,
+        },
+    }
+}
+
+fn verify_at(c: &Case, at: OffsetDateTime) -> SnpVerdict {
+    verify_report(&c.report, &c.certs, &SnpOptions::new(at))
+}
+
+fn status(v: &SnpVerdict, id: SnpCheckId) -> (Status, Option<SnpReason>) {
+    let c = v
+        .checks
+        .iter()
+        .find(|c| c.check == id)
+        .unwrap_or_else(|| panic!("no {id:?} check in {:#?}", v.checks));
+    (c.status, c.reason)
+}
+
+fn assert_valid(v: &SnpVerdict) {
+    assert!(v.valid, "{:#?}", v.checks);
+    assert!(v.reasons.is_empty());
+}
+
+#[test]
+fn milan_reports_with_their_vceks_verify() {
+    let v = vectors_or_skip!();
+    for (name, policy, tcb) in [
+        ("virtee-milan", 0x30000, 0x7308_0000_0000_0003u64),
+        ("go-sev-guest", 0xb0000, 0x4405_0000_0000_0002),
+        ("trustee", 0x3001f, 0x7308_0000_0000_0003),
+    ] {
+        let verdict = verify_at(&case(&v, name), TODAY);
+        assert_valid(&verdict);
+        let r = verdict.report.as_ref().unwrap();
+        assert_eq!(r.version, 2, "{name}");
+        assert_eq!(r.policy.raw, policy, "{name}");
+        assert_eq!(r.reported_tcb, tcb, "{name}");
+        assert_eq!(verdict.generation, Some(Generation::Milan), "{name}");
+        assert_eq!(
+            verdict.endorsement.as_ref().unwrap().kind,
+            EndorsementKind::Vcek
+        );
+        assert_eq!(
+            status(&verdict, SnpCheckId::Endorsement).0,
+            Status::Pass,
+            "{name}"
+        );
+        assert_eq!(
+            status(&verdict, SnpCheckId::ReportData),
+            (Status::Skipped, Some(SnpReason::NotRequested))
+        );
+    }
+    let r = verify_at(&case(&v, "virtee-milan"), TODAY).report.unwrap();
+    assert_eq!(
+        hex::encode(r.measurement),
+        "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f"
+    );
+    let r = verify_at(&case(&v, "trustee"), TODAY).report.unwrap();
+    assert_eq!(
+        hex::encode(r.measurement),
+        "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c"
+    );
+}
+
+#[test]
+fn the_builtin_ask_is_used_when_none_is_given() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "trustee");
+    assert!(c.certs.intermediates.is_empty() && c.certs.ark.is_none());
+    let verdict = verify_at(&c, TODAY);
+    assert_valid(&verdict);
+    let chain = verdict.chain.unwrap();
+    assert_eq!(chain.subjects.len(), 3, "{:?}", chain.subjects);
+    assert!(chain.subjects[2].contains("ARK-Milan"));
+}
+
+#[test]
+fn report_data_is_compared_when_expected() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "go-sev-guest");
+    let mut expected = [0u8; 64];
+    expected[..5].copy_from_slice(&[1, 2, 3, 4, 5]);
+    let mut opts = SnpOptions::new(TODAY);
+    opts.report_data = Some(expected);
+    let verdict = verify_report(&c.report, &c.certs, &opts);
+    assert_valid(&verdict);
+    assert_eq!(status(&verdict, SnpCheckId::ReportData).0, Status::Pass);
+    expected[5] = 6;
+    opts.report_data = Some(expected);
+    let verdict = verify_report(&c.report, &c.certs, &opts);
+    assert_eq!(verdict.reasons, vec![SnpReason::ReportDataMismatch]);
+}
+
+#[test]
+fn vlek_report_verifies_before_its_expiry_and_fails_today() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "trustee-vlek");
+    let then = verify_at(&c, datetime!(2025-06-01 00:00 UTC));
+    assert_valid(&then);
+    let r = then.report.as_ref().unwrap();
+    assert_eq!(r.version, 3);
+    assert!(r.chip_id_is_zero());
+    let x = then.endorsement.as_ref().unwrap();
+    assert_eq!(x.kind, EndorsementKind::Vlek);
+    assert_eq!(x.csp_id.as_deref(), Some("CN=cc-us-east-2.amazonaws.com"));
+    assert!(then.chain.as_ref().unwrap().subjects[1].contains("SEV-VLEK-Milan"));
+
+    let today = verify_at(&c, TODAY);
+    assert!(!today.valid);
+    assert_eq!(today.reasons, vec![SnpReason::CertExpired]);
+    let chain = today
+        .checks
+        .iter()
+        .find(|c| c.check == SnpCheckId::Chain)
+        .unwrap();
+    assert!(chain.message.contains("expired"), "{}", chain.message);
+    // Only the chain is time-dependent: the signature still verifies.
+    assert_eq!(status(&today, SnpCheckId::Signature).0, Status::Pass);
+
+    // Without the ASVK there is no path to the ARK.
+    let mut bare = case(&v, "trustee-vlek");
+    bare.certs.intermediates.clear();
+    let verdict = verify_at(&bare, datetime!(2025-06-01 00:00 UTC));
+    assert_eq!(verdict.reasons, vec![SnpReason::ChainIncomplete]);
+}
+
+#[test]
+fn turin_vcek_chains_to_the_turin_ark() {
+    let v = vectors_or_skip!();
+    let mut pool = certs(&v.join("virtee-sev/cert_chain_turin"));
+    let ark = pool
+        .iter()
+        .position(Certificate::is_self_issued)
+        .map(|i| pool.remove(i));
+    let certs = SnpCerts {
+        endorsement: cert(&v.join("virtee-sev/vcek_turin.der")),
+        intermediates: pool,
+        ark,
+    };
+    let chain = verify_endorsement_chain(&certs, TODAY, &[]).unwrap();
+    assert_eq!(chain.generation, Some(Generation::Turin));
+    assert!(!chain.test_ark);
+    let x = VcekExtensions::from_certificate(&certs.endorsement).unwrap();
+    assert_eq!(x.product_name, "Turin");
+    assert_eq!(x.fmc_spl, Some(0));
+    assert_eq!(x.hw_id.as_ref().map(Vec::len), Some(8));
+    assert_eq!(
+        Generation::from_product_name(&x.product_name),
+        Some(Generation::Turin)
+    );
+    // And before its notBefore (2024-11-06) it is not yet valid.
+    let (reason, _) =
+        verify_endorsement_chain(&certs, datetime!(2024-01-01 00:00 UTC), &[]).unwrap_err();
+    assert_eq!(reason, SnpReason::CertNotYetValid);
+    // The Turin VCEK does not chain to the Milan ARK.
+    let mut milan = certs.clone();
+    milan.intermediates = self::certs(&v.join("virtee-sev/cert_chain_milan"));
+    milan.ark = None;
+    let chain = verify_endorsement_chain(&milan, TODAY, &[]).unwrap();
+    assert_eq!(
+        chain.generation,
+        Some(Generation::Turin),
+        "built-in Turin ASK used"
+    );
+}
+
+#[test]
+fn synthetic_vceks_fail_the_chain() {
+    let v = vectors_or_skip!();
+    for name in ["test-vcek-invalid-legacy.der", "test-vcek-invalid-new.der"] {
+        let mut c = case(&v, "trustee");
+        c.certs.endorsement = cert(&v.join("trustee").join(name));
+        let verdict = verify_at(&c, TODAY);
+        assert!(!verdict.valid, "{name}");
+        assert_eq!(
+            status(&verdict, SnpCheckId::Chain),
+            (Status::Fail, Some(SnpReason::ChainSignatureInvalid)),
+            "{name}"
+        );
+        // A key that did not sign this report either.
+        assert_eq!(
+            status(&verdict, SnpCheckId::Signature),
+            (Status::Fail, Some(SnpReason::SignatureInvalid)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn reported_tcb_change_fails_the_tcb_check_and_the_signature() {
+    let v = vectors_or_skip!();
+    let mut c = case(&v, "trustee");
+    assert_eq!(offset::REPORTED_TCB, 384);
+    c.report[384] ^= 0x01;
+    let verdict = verify_at(&c, TODAY);
+    assert_eq!(
+        verdict.reasons,
+        vec![SnpReason::SignatureInvalid, SnpReason::TcbMismatch]
+    );
+    let tcb = verdict
+        .checks
+        .iter()
+        .find(|c| c.check == SnpCheckId::Tcb)
+        .unwrap();
+    assert!(
+        tcb.message.contains("bl certificate 3 report 2"),
+        "{}",
+        tcb.message
+    );
+}
+
+#[test]
+fn single_byte_changes_fail_the_signature() {
+    let v = vectors_or_skip!();
+    for (name, byte) in [("trustee", 42), ("virtee-milan", 21)] {
+        let mut c = case(&v, name);
+        c.report[byte] ^= 0x80;
+        let verdict = verify_at(&c, TODAY);
+        assert_eq!(
+            verdict.reasons,
+            vec![SnpReason::SignatureInvalid],
+            "{name} byte {byte}"
+        );
+    }
+}
+
+#[test]
+fn every_signed_byte_is_covered_by_the_signature() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "virtee-milan");
+    let key = match c.certs.endorsement.public_key().unwrap() {
+        cerd_attestation::chain::PublicKey::P384(k) => k,
+        other => panic!("{other:?}"),
+    };
+    for i in 0..SIGNED_LEN {
+        let mut bytes = c.report.clone();
+        bytes[i] ^= 0x01;
+        match AttestationReport::parse(&bytes) {
+            Err(_) => assert!(
+                i < 4,
+                "byte {i}: only VERSION can make the report unreadable"
+            ),
+            Ok(r) => assert!(
+                cerd_attestation::snp::signature::verify_signature(&r, &key).is_err(),
+                "byte {i} is not covered"
+            ),
+        }
+    }
+    // The reserved bytes after S are not signed and change nothing.
+    let mut bytes = c.report.clone();
+    bytes[0x400] ^= 0xff;
+    let r = AttestationReport::parse(&bytes).unwrap();
+    cerd_attestation::snp::signature::verify_signature(&r, &key).unwrap();
+}
+
+#[test]
+fn a_vcek_of_another_chip_fails_signature_and_hwid() {
+    let v = vectors_or_skip!();
+    let mut c = case(&v, "trustee");
+    c.certs.endorsement = cert(&v.join("virtee-sev/vcek_milan.der"));
+    let verdict = verify_at(&c, TODAY);
+    assert_eq!(
+        verdict.reasons,
+        vec![SnpReason::SignatureInvalid, SnpReason::HwIdMismatch]
+    );
+}
+
+#[test]
+fn a_vcek_given_for_a_vlek_report_is_a_key_type_mismatch() {
+    let v = vectors_or_skip!();
+    let mut c = case(&v, "trustee-vlek");
+    c.certs.endorsement = cert(&v.join("trustee/test-vcek.der"));
+    let verdict = verify_at(&c, datetime!(2025-06-01 00:00 UTC));
+    assert_eq!(
+        status(&verdict, SnpCheckId::KeyType),
+        (Status::Fail, Some(SnpReason::SigningKeyMismatch))
+    );
+}
+
+#[test]
+fn a_supplied_ark_must_be_amds() {
+    let v = vectors_or_skip!();
+    let mut c = case(&v, "virtee-milan");
+    // A self-signed root of another vendor in the ARK's place.
+    let foreign = v.join("../tpm-roots");
+    let root = std::fs::read_dir(&foreign).ok().and_then(|mut d| {
+        d.find_map(|e| {
+            let p = e.ok()?.path();
+            let c = parse_certificates(&std::fs::read(&p).ok()?).ok()?;
+            c.into_iter().find(Certificate::is_self_issued)
+        })
+    });
+    let Some(root) = root else {
+        println!("SKIP: no self-signed certificate in {}", foreign.display());
+        return;
+    };
+    c.certs.ark = Some(root);
+    let verdict = verify_at(&c, TODAY);
+    assert_eq!(verdict.reasons, vec![SnpReason::ArkUntrusted]);
+    // The Genoa ARK is AMD's, but the Milan VCEK does not chain to it; the built-in
+    // Milan ARK is still an anchor, so the chain holds.
+    let mut c = case(&v, "virtee-milan");
+    c.certs.ark = Some(cert(&v.join("amd-roots/virtee-sev-builtin/genoa/ark.pem")));
+    assert_valid(&verify_at(&c, TODAY));
+}
+
+#[test]
+fn policy_checks_name_each_rule() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "trustee");
+    let run = |toml: &str| {
+        let policy = Policy::from_toml(toml).unwrap().snp.unwrap();
+        let mut opts = SnpOptions::new(TODAY);
+        opts.policy = Some(policy);
+        verify_report(&c.report, &c.certs, &opts)
+    };
+    let good = "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c";
+    let verdict = run(&format!(
+        "[snp]\nmeasurements = [\"{good}\"]\nmin_tcb = {{ bl = 3, snp = 8, ucode = 115 }}\nmax_vmpl = 0\nsigning_keys = [\"vcek\"]\n"
+    ));
+    assert_valid(&verdict);
+    assert!(verdict
+        .checks
+        .iter()
+        .any(|c| c.check == SnpCheckId::PolicyMeasurement && c.status == Status::Pass));
+    for (toml, reason) in [
+        (
+            format!("[snp]\nmeasurements = [\"{}\"]\n", "00".repeat(48)),
+            SnpReason::MeasurementNotAllowed,
+        ),
+        (
+            "[snp]\nmin_tcb = { snp = 9 }\n".into(),
+            SnpReason::TcbTooLow,
+        ),
+        (
+            "[snp]\nmin_tcb = { fmc = 1 }\n".into(),
+            SnpReason::TcbTooLow,
+        ),
+        ("[snp]\nallow_smt = false\n".into(), SnpReason::SmtEnabled),
+        (
+            "[snp]\nsigning_keys = [\"vlek\"]\n".into(),
+            SnpReason::SigningKeyNotAllowed,
+        ),
+        (
+            format!("[snp]\nhost_data = \"{}\"\n", "11".repeat(32)),
+            SnpReason::HostDataMismatch,
+        ),
+        (
+            format!("[snp]\nid_key_digests = [\"{}\"]\n", "11".repeat(48)),
+            SnpReason::IdKeyNotAllowed,
+        ),
+        (
+            format!("[snp]\nauthor_key_digests = [\"{}\"]\n", "11".repeat(48)),
+            SnpReason::AuthorKeyNotAllowed,
+        ),
+        (
+            "[snp]\nreport_data = \"ff\"\n".into(),
+            SnpReason::ReportDataMismatch,
+        ),
+    ] {
+        let verdict = run(&toml);
+        assert_eq!(verdict.reasons, vec![reason], "{toml}");
+    }
+}
+
+#[test]
+fn debug_migration_and_vmpl_rules_fail_on_changed_bits() {
+    // The changes break the signature too; what matters is that each rule names its
+    // reason.
+    let v = vectors_or_skip!();
+    let mut c = case(&v, "trustee");
+    c.report[offset::POLICY + 2] |= 1 << 3 | 1 << 2; // debug, migrate_ma
+    c.report[offset::VMPL] = 2;
+    let mut opts = SnpOptions::new(TODAY);
+    opts.policy = Some(
+        Policy::from_toml("[snp]\nmax_vmpl = 1\n")
+            .unwrap()
+            .snp
+            .unwrap(),
+    );
+    let verdict = verify_report(&c.report, &c.certs, &opts);
+    assert_eq!(
+        verdict.reasons,
+        vec![
+            SnpReason::SignatureInvalid,
+            SnpReason::DebugAllowed,
+            SnpReason::MigrationAgentAllowed,
+            SnpReason::VmplTooHigh
+        ]
+    );
+}
+
+#[test]
+fn malformed_reports_and_policies() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "trustee");
+    let verdict = verify_report(&c.report[..1000], &c.certs, &SnpOptions::new(TODAY));
+    assert_eq!(verdict.reasons, vec![SnpReason::ReportMalformed]);
+    for (toml, needle) in [
+        ("[snp]\nmeasurements = [\"00\"]\n", "snp.measurements[0]"),
+        ("[snp]\nsigning_keys = []\n", "snp.signing_keys"),
+        ("[snp]\nsigning_keys = [\"ark\"]\n", "unknown variant"),
+        ("[snp]\nnope = 1\n", "unknown field"),
+        ("[snp]\nmin_tcb = { bl = 300 }\n", "policy"),
+        (
+            "[snp]\nreport_data = \"00\"\nhost_data = \"0\"\n",
+            "snp.host_data",
+        ),
+    ] {
+        let e = Policy::from_toml(toml).unwrap_err().to_string();
+        assert!(e.contains(needle), "{toml}: {e}");
+    }
+}
+
+/// Verifying one report with its full chain in-process (parse, VCEK -> ASK -> ARK with
+/// two RSA-4096 PSS signatures, the P-384 report signature, extensions, TCB): run with
+/// `cargo test --release -p cerd-attestation --test snp bench -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn bench_verify_report_with_full_chain() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "virtee-milan");
+    let opts = SnpOptions::new(TODAY);
+    assert_valid(&verify_report(&c.report, &c.certs, &opts));
+    for _ in 0..3 {
+        let n = 500u32;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let verdict = verify_report(&c.report, &c.certs, &opts);
+            assert!(verdict.valid);
+        }
+        let per = start.elapsed() / n;
+        println!("verify_report (virtee Milan report, full chain): {per:?} per report");
+    }
+}

@@ -1,0 +1,351 @@
+//! `cer verify-snp` over every SEV-SNP vector in `../shared/vectors/snp` (expected
+//! verdicts from its README), their one-byte-changed twins with the reason code each
+//! must produce, and bad input. Each case lays out a `--certs DIR` the way `snpguest
+//! fetch` does, in the test's own directory.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{cer, TestDir};
+
+fn vectors() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/snp");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (the shared test vectors); nothing to check here",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// A certs directory in `t` named `name` holding `files` as (vector path, file name).
+fn certs_dir(t: &TestDir, v: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = t.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (src, dst) in files {
+        std::fs::copy(v.join(src), dir.join(dst)).unwrap();
+    }
+    dir
+}
+
+/// `cer verify-snp --report R --certs D EXTRA --format json`: its verdict.
+fn verify(report: &Path, certs: &Path, extra: &[&str], code: i32) -> Value {
+    let mut args = vec![
+        "verify-snp".to_owned(),
+        "--report".into(),
+        report.display().to_string(),
+        "--certs".into(),
+        certs.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    cer(&args).expect(code).json()
+}
+
+fn reasons(v: &Value) -> Vec<String> {
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn flipped(t: &TestDir, src: &Path, name: &str, at: usize, mask: u8) -> PathBuf {
+    let mut bytes = std::fs::read(src).unwrap();
+    bytes[at] ^= mask;
+    t.write(name, bytes)
+}
+
+#[test]
+fn every_milan_vcek_report_verifies() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let virtee = certs_dir(
+        &t,
+        &v,
+        "virtee",
+        &[
+            ("virtee-sev/vcek_milan.der", "vcek.der"),
+            ("virtee-sev/cert_chain_milan", "ask.pem"),
+        ],
+    );
+    let go = certs_dir(
+        &t,
+        &v,
+        "go",
+        &[
+            ("go-sev-guest/vcek.testcer", "vcek.der"),
+            ("go-sev-guest/milan.testcer", "ask.pem"),
+        ],
+    );
+    let trustee = certs_dir(&t, &v, "trustee", &[("trustee/test-vcek.der", "vcek.der")]);
+    let trustee_amd = certs_dir(
+        &t,
+        &v,
+        "trustee-amd",
+        &[
+            ("trustee/test-vcek.der", "vcek.der"),
+            ("amd-roots/virtee-sev-builtin/milan/ask.pem", "ask.pem"),
+            ("amd-roots/virtee-sev-builtin/milan/ark.pem", "ark.pem"),
+        ],
+    );
+    for (report, certs) in [
+        ("virtee-sev/report_milan.bin", &virtee),
+        ("go-sev-guest/attestation.bin", &go),
+        ("trustee/test-report.bin", &trustee),
+        ("trustee/test-report.bin", &trustee_amd),
+    ] {
+        let verdict = verify(&v.join(report), certs, &[], 0);
+        assert_eq!(verdict["valid"], true, "{report}");
+        assert_eq!(verdict["generation"], "Milan");
+    }
+    // REPORT_DATA of the go-sev-guest report: 01 02 03 04 05, then zeros.
+    let r = v.join("go-sev-guest/attestation.bin");
+    verify(&r, &go, &["--report-data", "0102030405"], 0);
+    let bad = verify(&r, &go, &["--report-data", "0102030406"], 1);
+    assert_eq!(reasons(&bad), ["SNP_REPORT_DATA_MISMATCH"]);
+    // The text checklist names the generation and the TCB.
+    let run = cer([
+        "verify-snp",
+        "--report",
+        v.join("trustee/test-report.bin").to_str().unwrap(),
+        "--certs",
+        trustee.to_str().unwrap(),
+    ])
+    .expect(0);
+    assert!(run.stdout.contains(": VALID"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("SEV-VCEK -> SEV-Milan -> ARK-Milan"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("bl 3 tee 0 snp 8 ucode 115"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn vlek_report_passes_before_expiry_and_fails_now() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let report = v.join("trustee/test-vlek-report.bin");
+    for (name, asvk) in [
+        ("trustee", "amd-roots/trustee/milan_ask_ark_asvk.pem"),
+        ("go", "go-sev-guest/milanvlek.testcer"),
+    ] {
+        let dir = certs_dir(
+            &t,
+            &v,
+            name,
+            &[("trustee/test-vlek.der", "vlek.der"), (asvk, "asvk.pem")],
+        );
+        let then = verify(&report, &dir, &["--at", "2025-06-01T00:00:00Z"], 0);
+        assert_eq!(then["endorsement"]["kind"], "VLEK");
+        assert_eq!(then["report"]["version"], 3);
+        let now = verify(&report, &dir, &[], 1);
+        assert_eq!(reasons(&now), ["SNP_CERT_EXPIRED"], "{name}");
+    }
+    // No ASVK: nothing links the VLEK to the ARK.
+    let bare = certs_dir(&t, &v, "bare", &[("trustee/test-vlek.der", "vlek.der")]);
+    let verdict = verify(&report, &bare, &["--at", "2025-06-01T00:00:00Z"], 1);
+    assert_eq!(reasons(&verdict), ["SNP_CHAIN_INCOMPLETE"]);
+}
+
+#[test]
+fn synthetic_vceks_and_changed_reports_fail_with_their_reasons() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let report = v.join("trustee/test-report.bin");
+    for name in ["test-vcek-invalid-legacy.der", "test-vcek-invalid-new.der"] {
+        let dir = certs_dir(&t, &v, name, &[(&format!("trustee/{name}"), "vcek.der")]);
+        let verdict = verify(&report, &dir, &[], 1);
+        let r = reasons(&verdict);
+        assert!(
+            r.contains(&"SNP_CHAIN_SIGNATURE_INVALID".to_owned()),
+            "{name}: {r:?}"
+        );
+    }
+    let trustee = certs_dir(&t, &v, "trustee", &[("trustee/test-vcek.der", "vcek.der")]);
+    let tcb = flipped(&t, &report, "tcb.bin", 384, 0x01);
+    assert_eq!(
+        reasons(&verify(&tcb, &trustee, &[], 1)),
+        ["SNP_SIGNATURE_INVALID", "SNP_TCB_MISMATCH"]
+    );
+    let b42 = flipped(&t, &report, "b42.bin", 42, 0x01);
+    assert_eq!(
+        reasons(&verify(&b42, &trustee, &[], 1)),
+        ["SNP_SIGNATURE_INVALID"]
+    );
+    let virtee = certs_dir(
+        &t,
+        &v,
+        "virtee",
+        &[("virtee-sev/vcek_milan.der", "vcek.der")],
+    );
+    let b21 = flipped(
+        &t,
+        &v.join("virtee-sev/report_milan.bin"),
+        "b21.bin",
+        21,
+        0x01,
+    );
+    assert_eq!(
+        reasons(&verify(&b21, &virtee, &[], 1)),
+        ["SNP_SIGNATURE_INVALID"]
+    );
+    // The VCEK of another chip.
+    let other = verify(&report, &virtee, &[], 1);
+    assert_eq!(
+        reasons(&other),
+        ["SNP_SIGNATURE_INVALID", "SNP_HWID_MISMATCH"]
+    );
+}
+
+#[test]
+fn a_supplied_ark_must_be_one_of_amds() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    // The Turin VCEK's chain carries AMD's Turin ARK: an AMD root, accepted.
+    let dir = certs_dir(
+        &t,
+        &v,
+        "amd",
+        &[
+            ("trustee/test-vcek.der", "vcek.der"),
+            ("amd-roots/virtee-sev-builtin/turin/ark.pem", "ark.pem"),
+        ],
+    );
+    verify(&v.join("trustee/test-report.bin"), &dir, &[], 0);
+    // A self-signed certificate that is not AMD's in ark.pem.
+    let foreign = certs_dir(
+        &t,
+        &v,
+        "foreign",
+        &[
+            ("trustee/test-vcek.der", "vcek.der"),
+            ("../tpm-roots/google-gce/gcp_ek_ak_ca_root.crt", "ark.pem"),
+        ],
+    );
+    let verdict = verify(&v.join("trustee/test-report.bin"), &foreign, &[], 1);
+    assert_eq!(reasons(&verdict), ["SNP_ARK_UNTRUSTED"]);
+}
+
+#[test]
+fn policy_and_formats() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let dir = certs_dir(&t, &v, "c", &[("trustee/test-vcek.der", "vcek.der")]);
+    let report = v.join("trustee/test-report.bin");
+    let good = t.write(
+        "good.toml",
+        "[snp]\nmeasurements = [\"a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c\"]\nmin_tcb = { bl = 3, snp = 8 }\n",
+    );
+    let p = good.to_str().unwrap();
+    verify(&report, &dir, &["--policy", p], 0);
+    let strict = t.write(
+        "strict.toml",
+        "[snp]\nmin_tcb = { ucode = 200 }\nallow_smt = false\n",
+    );
+    let verdict = verify(&report, &dir, &["--policy", strict.to_str().unwrap()], 1);
+    assert_eq!(reasons(&verdict), ["SNP_TCB_TOO_LOW", "SNP_SMT_ENABLED"]);
+    let ear = cer([
+        "verify-snp",
+        "--report",
+        report.to_str().unwrap(),
+        "--certs",
+        dir.to_str().unwrap(),
+        "--format",
+        "ear",
+        "--policy",
+        strict.to_str().unwrap(),
+    ])
+    .expect(1)
+    .json();
+    let sub = &ear["submods"]["sev-snp"];
+    assert_eq!(sub["ear.status"], "contraindicated");
+    assert_eq!(sub["ear.trustworthiness-vector"]["hardware"], 97);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let dir = certs_dir(&t, &v, "c", &[("trustee/test-vcek.der", "vcek.der")]);
+    let report = v.join("trustee/test-report.bin");
+    let r = report.to_str().unwrap();
+    let d = dir.to_str().unwrap();
+    let empty = t.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let short = t.write("short.bin", &std::fs::read(&report).unwrap()[..1000]);
+    for (args, needle) in [
+        (
+            vec!["--report", r, "--certs", empty.to_str().unwrap()],
+            "no vcek.der",
+        ),
+        (
+            vec!["--report", "/nonexistent/report.bin", "--certs", d],
+            "cannot read --report",
+        ),
+        (
+            vec!["--report", r, "--certs", "/nonexistent"],
+            "not a directory",
+        ),
+        (
+            vec!["--report", r, "--certs", d, "--at", "yesterday"],
+            "RFC 3339",
+        ),
+        (
+            vec!["--report", r, "--certs", d, "--report-data", "xyz"],
+            "not hex",
+        ),
+        (
+            vec![
+                "--report",
+                r,
+                "--certs",
+                d,
+                "--report-data",
+                &"00".repeat(65),
+            ],
+            "64",
+        ),
+    ] {
+        let mut all = vec!["verify-snp"];
+        all.extend(args);
+        let run = cer(&all).expect(2);
+        assert!(run.one_error_line().contains(needle), "{}", run.stderr);
+    }
+    let run = cer([
+        "verify-snp",
+        "--report",
+        short.to_str().unwrap(),
+        "--certs",
+        d,
+    ])
+    .expect(2);
+    assert!(
+        run.stdout.contains("SNP_REPORT_MALFORMED"),
+        "{}",
+        run.stdout
+    );
+    let garbage = t.path("garbage");
+    std::fs::create_dir_all(&garbage).unwrap();
+    std::fs::write(garbage.join("vcek.pem"), "not a certificate").unwrap();
+    let run = cer([
+        "verify-snp",
+        "--report",
+        r,
+        "--certs",
+        garbage.to_str().unwrap(),
+    ])
+    .expect(2);
+    run.one_error_line();
+}
