@@ -324,8 +324,8 @@ mod tests {
     fn chain(n: usize) -> Vec<BatchHeader> {
         let mut out = vec![BatchHeader::genesis(1, Sha256Digest::of(b"0")).unwrap()];
         for i in 1..n {
-            let next = out[i - 1].next(1, Sha256Digest::of(&[i as u8])).unwrap();
-            out.push(next);
+            let last = *out.last().unwrap();
+            out.push(last.next(1, Sha256Digest::of(&[i as u8])).unwrap());
         }
         out
     }
