@@ -349,3 +349,279 @@ fn bad_input_is_one_line_and_exit_2() {
     .expect(2);
     run.one_error_line();
 }
+
+/// `cer attest --snp` with the simulated guest, alone and with a swtpm.
+#[cfg(feature = "tpm")]
+mod attest {
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+
+    use base64::Engine as _;
+    use serde_json::{json, Value};
+    use sha2::{Digest as _, Sha256};
+
+    use crate::util::{cer, Swtpm, TestDir, HASH_A, HASH_B};
+
+    /// A simulated guest made once per test process (RSA-4096 key generation takes
+    /// seconds); each test copies it.
+    fn template() -> &'static Path {
+        static DIR: OnceLock<PathBuf> = OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("snp-sim-template-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let run = cer(["snp", "sim", "init", "--state", dir.to_str().unwrap()]).expect(0);
+            assert!(run.stdout.contains("trusted_test_arks"), "{}", run.stdout);
+            dir
+        })
+    }
+
+    /// A copy of the template in `t`, and the policy text that trusts its test ARK.
+    fn sim(t: &TestDir) -> (PathBuf, String) {
+        let dir = t.path("sim");
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(template()).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+        let guest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("guest.json")).unwrap()).unwrap();
+        let hash = guest["arkSpkiSha256"].as_str().unwrap().to_owned();
+        (dir, format!("[snp]\ntrusted_test_arks = [\"{hash}\"]\n"))
+    }
+
+    fn seal(t: &TestDir, id: &str) -> PathBuf {
+        let out = t.path(&format!("{id}.cer.json"));
+        cer([
+            "seal",
+            "--provider",
+            "local",
+            "--model",
+            "m",
+            "--input-hash",
+            HASH_A,
+            "--output-hash",
+            HASH_B,
+            "--execution-id",
+            id,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        out
+    }
+
+    fn read(p: &Path) -> Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    fn verify(t: &TestDir, bundle: &Value, policy: Option<&str>, code: i32) -> Value {
+        let path = t.write("check.cer.json", serde_json::to_vec(bundle).unwrap());
+        let mut args = vec![
+            "verify".to_owned(),
+            path.display().to_string(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if let Some(p) = policy {
+            let file = t.write("policy.toml", p);
+            args.extend(["--policy".into(), file.display().to_string()]);
+        }
+        cer(&args).expect(code).json()
+    }
+
+    fn check<'a>(v: &'a Value, id: &str) -> &'a Value {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {v}"))
+    }
+
+    fn b64(v: &Value) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn simulated_snp_alone_verifies_only_under_a_policy_that_trusts_it() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let records: Vec<PathBuf> = (1..=2).map(|i| seal(&t, &format!("run-{i}"))).collect();
+        let mut args = vec![
+            "attest".to_owned(),
+            "--snp".into(),
+            format!("sim:{}", sim.display()),
+            "--state".into(),
+            t.path("state").display().to_string(),
+        ];
+        args.extend(records.iter().map(|p| p.display().to_string()));
+        let run = cer(&args).expect(0);
+        assert!(
+            run.stderr.contains("SEV-SNP report from sim:"),
+            "{}",
+            run.stderr
+        );
+        let bundle = read(&records[1]);
+        let ev = &bundle["meta"]["cerd"]["evidence"];
+        assert!(ev.get("tpm").is_none());
+        assert_eq!(ev["snp"]["simulated"], true);
+        let report = b64(&ev["snp"]["report"]);
+        assert_eq!(report.len(), 1184);
+        // REPORT_DATA = header hash || zeros.
+        assert!(report[0x70..0x90].iter().all(|b| *b == 0));
+
+        let trusted = verify(&t, &bundle, Some(&policy), 0);
+        let c = check(&trusted, "snp_report");
+        assert_eq!(c["status"], "PASS", "{c}");
+        assert!(c["message"].as_str().unwrap().contains("SIMULATED"), "{c}");
+        assert!(trusted["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("DEV POLICY"));
+
+        let untrusted = verify(&t, &bundle, None, 1);
+        assert_eq!(untrusted["reasons"], json!(["SNP_SIMULATED_UNTRUSTED"]));
+        let other_policy = verify(&t, &bundle, Some("[snp]\nallow_smt = true\n"), 1);
+        assert_eq!(other_policy["reasons"], json!(["SNP_SIMULATED_UNTRUSTED"]));
+
+        // Without the simulated flag, the test ARK is just an untrusted root.
+        let mut unflagged = bundle.clone();
+        unflagged["meta"]["cerd"]["evidence"]["snp"]
+            .as_object_mut()
+            .unwrap()
+            .remove("simulated");
+        let v = verify(&t, &unflagged, None, 1);
+        assert_eq!(v["reasons"], json!(["SNP_ARK_UNTRUSTED"]));
+
+        // A genuine report of the same guest over other REPORT_DATA.
+        let other = t.path("other.bin");
+        cer([
+            "snp",
+            "sim",
+            "report",
+            "--state",
+            sim.to_str().unwrap(),
+            "--report-data",
+            "00",
+            "--out",
+            other.to_str().unwrap(),
+        ])
+        .expect(0);
+        let mut swapped = bundle.clone();
+        swapped["meta"]["cerd"]["evidence"]["snp"]["report"] =
+            base64::engine::general_purpose::STANDARD
+                .encode(std::fs::read(&other).unwrap())
+                .into();
+        let v = verify(&t, &swapped, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_REPORT_DATA_MISMATCH"]));
+
+        // Any changed byte of the report fails its signature.
+        let mut flipped = bundle.clone();
+        let mut r = report.clone();
+        r[0x90] ^= 1;
+        flipped["meta"]["cerd"]["evidence"]["snp"]["report"] =
+            base64::engine::general_purpose::STANDARD.encode(&r).into();
+        let v = verify(&t, &flipped, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_SIGNATURE_INVALID"]));
+
+        // A measurement the policy does not allow.
+        let strict = format!("{policy}measurements = [\"{}\"]\n", "00".repeat(48));
+        let v = verify(&t, &bundle, Some(&strict), 1);
+        assert_eq!(v["reasons"], json!(["SNP_MEASUREMENT_NOT_ALLOWED"]));
+    }
+
+    #[test]
+    fn tpm_and_simulated_snp_in_one_batch_are_bound_to_each_other() {
+        let tpm = Swtpm::start();
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        cer(["tpm", "ak", "create", "--tcti", &tpm.tcti()]).expect(0);
+        let record = seal(&t, "both");
+        cer([
+            "attest",
+            "--tcti",
+            &tpm.tcti(),
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let bundle = read(&record);
+        let ev = &bundle["meta"]["cerd"]["evidence"];
+        let report = b64(&ev["snp"]["report"]);
+        let ak = b64(&ev["tpm"]["ak"]["public"]);
+        assert_eq!(&report[0x70..0x90], Sha256::digest(&ak).as_slice());
+
+        let v = verify(&t, &bundle, Some(&policy), 0);
+        assert_eq!(check(&v, "evidence")["status"], "PASS", "{v}");
+        let snp = check(&v, "snp_report");
+        assert_eq!(snp["status"], "PASS", "{v}");
+        assert!(snp["message"].as_str().unwrap().contains("TPM AK"), "{snp}");
+
+        // Dropping the TPM evidence breaks the binding: REPORT_DATA names an AK.
+        let mut no_tpm = bundle.clone();
+        no_tpm["meta"]["cerd"]["evidence"]
+            .as_object_mut()
+            .unwrap()
+            .remove("tpm");
+        let v = verify(&t, &no_tpm, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_REPORT_DATA_MISMATCH"]));
+
+        // Text output names both.
+        let path = t.write("both.cer.json", serde_json::to_vec(&bundle).unwrap());
+        let pol = t.write("p.toml", &policy);
+        let run = cer([
+            "verify",
+            path.to_str().unwrap(),
+            "--policy",
+            pol.to_str().unwrap(),
+        ])
+        .expect(0);
+        assert!(
+            run.stdout.contains("PASS     SEV-SNP report"),
+            "{}",
+            run.stdout
+        );
+    }
+
+    #[test]
+    fn snp_device_absent_is_one_line() {
+        let t = TestDir::new();
+        let record = seal(&t, "dev");
+        let run = cer([
+            "attest",
+            "--snp",
+            "/dev/sev-guest",
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ]);
+        if Path::new("/dev/sev-guest").exists() {
+            eprintln!("SKIPPED: this machine is an SNP guest");
+            return;
+        }
+        let run = run.expect(2);
+        let line = run.one_error_line();
+        assert!(line.contains("/dev/sev-guest does not exist"), "{line}");
+        assert!(line.contains("sim:DIR"), "{line}");
+        let run = cer([
+            "attest",
+            "--snp",
+            "sim:/nonexistent/sim",
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            run.one_error_line().contains("cer snp sim init"),
+            "{}",
+            run.stderr
+        );
+    }
+}
