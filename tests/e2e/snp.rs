@@ -590,6 +590,89 @@ mod attest {
     }
 
     #[test]
+    fn export_snpguest_writes_what_verify_snp_reads() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let record = seal(&t, "export");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let out = t.path("snpguest");
+        let run = cer([
+            "export",
+            "snpguest",
+            record.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        assert!(run.stderr.contains("SIMULATED"), "{}", run.stderr);
+        for f in [
+            "report.bin",
+            "report-data",
+            "certs/vcek.pem",
+            "certs/ask.pem",
+            "certs/ark.pem",
+        ] {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        let report_data = std::fs::read_to_string(out.join("report-data")).unwrap();
+        let pol = t.write("p.toml", &policy);
+        let args = |with_policy: bool| {
+            let mut a = vec![
+                "verify-snp".to_owned(),
+                "--report".into(),
+                out.join("report.bin").display().to_string(),
+                "--certs".into(),
+                out.join("certs").display().to_string(),
+                "--report-data".into(),
+                report_data.clone(),
+                "--format".into(),
+                "json".into(),
+            ];
+            if with_policy {
+                a.extend(["--policy".into(), pol.display().to_string()]);
+            }
+            a
+        };
+        cer(args(true)).expect(0);
+        let v = cer(args(false)).expect(1).json();
+        assert_eq!(v["reasons"], json!(["SNP_ARK_UNTRUSTED"]));
+        // Existing files are kept without --force.
+        let again = cer([
+            "export",
+            "snpguest",
+            record.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            again.one_error_line().contains("already exists"),
+            "{}",
+            again.stderr
+        );
+        // A sealed (unattested) record has nothing to export.
+        let bare = seal(&t, "bare");
+        let run = cer([
+            "export",
+            "snpguest",
+            bare.to_str().unwrap(),
+            t.path("x").to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            run.one_error_line().contains("no evidence"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
     fn snp_device_absent_is_one_line() {
         let t = TestDir::new();
         let record = seal(&t, "dev");
