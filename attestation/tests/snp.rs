@@ -534,3 +534,93 @@ fn bench_verify_report_with_full_chain() {
         println!("verify_report (virtee Milan report, full chain): {per:?} per report");
     }
 }
+
+/// The Turin VCEK with a report made here (no Turin report is public): its signature
+/// cannot verify, but every other check runs on the Turin layouts — CPUID family 1Ah,
+/// an 8-byte hwID followed by zeros in CHIP_ID, and fmc/bl/tee/snp/ucode in the TCB.
+#[test]
+fn turin_layouts_for_endorsement_and_tcb() {
+    let v = vectors_or_skip!();
+    let mut pool = certs(&v.join("virtee-sev/cert_chain_turin"));
+    let ark = pool
+        .iter()
+        .position(Certificate::is_self_issued)
+        .map(|i| pool.remove(i));
+    let certs = SnpCerts {
+        endorsement: cert(&v.join("virtee-sev/vcek_turin.der")),
+        intermediates: pool,
+        ark,
+    };
+    let x = VcekExtensions::from_certificate(&certs.endorsement).unwrap();
+    let hw = x.hw_id.clone().unwrap();
+    let turin_tcb = cerd_attestation::snp::TcbVersion::encode(
+        Generation::Turin,
+        x.fmc_spl.unwrap(),
+        x.bl_spl,
+        x.tee_spl,
+        x.snp_spl,
+        x.ucode_spl,
+    );
+    let report = |tcb: u64, chip: &[u8]| {
+        let mut b = vec![0u8; 1184];
+        b[0] = 3;
+        b[0x34] = 1;
+        b[offset::REPORTED_TCB..offset::REPORTED_TCB + 8].copy_from_slice(&tcb.to_le_bytes());
+        b[offset::CPUID..offset::CPUID + 3].copy_from_slice(&[0x1a, 0x02, 0x01]);
+        b[offset::CHIP_ID..offset::CHIP_ID + chip.len()].copy_from_slice(chip);
+        b[offset::SIGNATURE] = 1;
+        b[offset::SIGNATURE + 72] = 1;
+        b
+    };
+    let run = |bytes: Vec<u8>| verify_report(&bytes, &certs, &SnpOptions::new(TODAY));
+    let verdict = run(report(turin_tcb, &hw));
+    assert_eq!(verdict.generation, Some(Generation::Turin));
+    assert_eq!(
+        verdict.reasons,
+        vec![SnpReason::SignatureInvalid],
+        "{:#?}",
+        verdict.checks
+    );
+    assert_eq!(status(&verdict, SnpCheckId::Endorsement).0, Status::Pass);
+    assert_eq!(status(&verdict, SnpCheckId::Tcb).0, Status::Pass);
+
+    // Byte 1 is Turin's bl (Milan's tee); byte 6 is Milan's snp, reserved on Turin.
+    let verdict = run(report(turin_tcb | 1 << 8, &hw));
+    assert_eq!(
+        verdict.reasons,
+        vec![SnpReason::SignatureInvalid, SnpReason::TcbMismatch]
+    );
+    let tcb = verdict
+        .checks
+        .iter()
+        .find(|c| c.check == SnpCheckId::Tcb)
+        .unwrap();
+    assert!(
+        tcb.message.contains("bl certificate 0 report 1"),
+        "{}",
+        tcb.message
+    );
+    let verdict = run(report(turin_tcb | 1 << 48, &hw));
+    assert_eq!(verdict.reasons, vec![SnpReason::SignatureInvalid]);
+
+    // A hwID followed by anything but zeros is another chip.
+    let mut chip = hw.clone();
+    chip.extend_from_slice(&[0, 1]);
+    let verdict = run(report(turin_tcb, &chip));
+    assert!(
+        verdict.reasons.contains(&SnpReason::HwIdMismatch),
+        "{:?}",
+        verdict.reasons
+    );
+
+    // A Milan CPUID with the Turin chain: the generations disagree.
+    let mut milan_cpu = report(turin_tcb, &hw);
+    milan_cpu[offset::CPUID + 1] = 0x01;
+    milan_cpu[offset::CPUID] = 0x19;
+    let verdict = run(milan_cpu);
+    assert!(
+        verdict.reasons.contains(&SnpReason::ProductMismatch),
+        "{:?}",
+        verdict.reasons
+    );
+}
