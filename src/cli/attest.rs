@@ -164,15 +164,34 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
             }
         }
         // The hashed fields are untouched: the record must verify exactly as before.
-        // Simulated SNP evidence is refused by a verifier without a policy that trusts
-        // its test ARK; that is the one failure allowed here.
+        // The SNP report is judged by the verifier's policy (simulated evidence is
+        // refused without one that trusts its test ARK); every other check must hold.
         let verdict = verify::verify_value(&value);
-        let sim_only = |r: &verify::Reason| {
-            *r == verify::Reason::Snp(cerd_attestation::snp::SnpReason::SimulatedUntrusted)
-        };
-        if !verdict.reasons.iter().all(sim_only)
-            || verdict.certificate_hash != Some(input.bundle.certificate_hash)
-        {
+        let snp_check = verdict
+            .checks
+            .iter()
+            .find(|c| c.check == verify::CheckId::SnpReport);
+        if i == 0 {
+            if let Some(c) = snp_check.filter(|c| {
+                c.status == verify::Status::Fail
+                    && c.reason
+                        != Some(verify::Reason::Snp(
+                            cerd_attestation::snp::SnpReason::SimulatedUntrusted,
+                        ))
+            }) {
+                eprintln!(
+                    "warning: the SEV-SNP evidence does not verify under the default policy: {} [{}]",
+                    c.message,
+                    c.reason.map(|r| r.code()).unwrap_or_default()
+                );
+            }
+        }
+        let integrity = verdict
+            .checks
+            .iter()
+            .filter(|c| c.check != verify::CheckId::SnpReport)
+            .all(|c| c.status != verify::Status::Fail);
+        if !integrity || verdict.certificate_hash != Some(input.bundle.certificate_hash) {
             bail!(
                 "{}: adding evidence changed the record (a bug in cer); nothing written",
                 input.path.display()

@@ -673,6 +673,33 @@ mod attest {
     }
 
     #[test]
+    fn a_debuggable_guest_is_refused_unless_the_policy_allows_it() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let guest_json = sim.join("guest.json");
+        let mut guest = read(&guest_json);
+        guest["policy"] = json!(0x30000 | 1 << 19);
+        std::fs::write(&guest_json, serde_json::to_vec(&guest).unwrap()).unwrap();
+        let record = seal(&t, "debug");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let bundle = read(&record);
+        let v = verify(&t, &bundle, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_DEBUG_ALLOWED"]));
+        let lenient = format!("{policy}allow_debug = true\n");
+        let v = verify(&t, &bundle, Some(&lenient), 0);
+        let warnings = v["warnings"].to_string();
+        assert!(warnings.contains("allow debugging"), "{warnings}");
+    }
+
+    #[test]
     fn snp_device_absent_is_one_line() {
         let t = TestDir::new();
         let record = seal(&t, "dev");
