@@ -12,6 +12,7 @@
 #![cfg_attr(not(feature = "tpm"), allow(dead_code))]
 
 pub mod device;
+pub mod kds;
 pub mod simulated;
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
-//! `cer snp`: the simulated SEV-SNP guest (`cer snp sim init`, `cer snp sim report`).
+//! `cer snp`: the simulated SEV-SNP guest (`cer snp sim init`, `cer snp sim report`)
+//! and the KDS URLs of a report (`cer snp kds-urls`).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -23,6 +24,23 @@ enum SnpCommand {
     /// ARK that no verifier trusts unless its policy names it.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Print the AMD KDS URLs of a report's VCEK and of its generation's ASK/ARK chain,
+    /// to fill a certificate cache once (cerd never fetches at verification time).
+    KdsUrls {
+        /// The attestation report.
+        #[arg(long, value_name = "FILE")]
+        report: PathBuf,
+        /// The processor generation, for v2 reports (v3+ carry it in CPUID).
+        #[arg(long, value_enum)]
+        generation: Option<Gen>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Gen {
+    Milan,
+    Genoa,
+    Turin,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +69,37 @@ enum SimCommand {
 
 pub fn run(args: SnpArgs) -> anyhow::Result<Outcome> {
     match args.command {
+        SnpCommand::KdsUrls { report, generation } => {
+            use cerd_attestation::snp::{AttestationReport, Generation};
+            let bytes = std::fs::read(&report)
+                .with_context(|| format!("cannot read --report {}", report.display()))?;
+            let r = AttestationReport::parse(&bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "--report {} is not an SEV-SNP report: {e}",
+                    report.display()
+                )
+            })?;
+            let given = generation.map(|g| match g {
+                Gen::Milan => Generation::Milan,
+                Gen::Genoa => Generation::Genoa,
+                Gen::Turin => Generation::Turin,
+            });
+            let g = match (given, r.cpuid_generation()) {
+                (Some(a), Some(b)) if a != b => {
+                    bail!("--generation {a} contradicts the report's CPUID ({b})")
+                }
+                (Some(g), _) | (None, Some(g)) => g,
+                (None, None) => bail!(
+                    "the report (version {}) does not name its processor generation: give --generation milan|genoa|turin",
+                    r.version
+                ),
+            };
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", crate::snp::kds::vcek_url(&r, g)?)
+                .and_then(|()| writeln!(out, "{}", crate::snp::kds::cert_chain_url(g)))
+                .context("cannot write to stdout")?;
+            Ok(Outcome::Ok)
+        }
         SnpCommand::Sim(SimCommand::Init { state }) => {
             let guest = SimGuest::init(&state)?;
             let mut out = std::io::stdout().lock();

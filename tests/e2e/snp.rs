@@ -350,6 +350,50 @@ fn bad_input_is_one_line_and_exit_2() {
     run.one_error_line();
 }
 
+#[test]
+fn kds_urls_name_the_reports_vcek() {
+    let Some(v) = vectors() else { return };
+    let report = v.join("go-sev-guest/attestation.bin");
+    let r = report.to_str().unwrap();
+    let run = cer(["snp", "kds-urls", "--report", r, "--generation", "milan"]).expect(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // hwID and SPLs are those of the VCEK AMD issued for this report (vcek.testcer).
+    assert_eq!(
+        lines,
+        [
+            "https://kdsintf.amd.com/vcek/v1/Milan/3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68",
+            "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain",
+        ]
+    );
+    let run = cer(["snp", "kds-urls", "--report", r]).expect(2);
+    assert!(
+        run.one_error_line().contains("--generation"),
+        "{}",
+        run.stderr
+    );
+    let vlek = v.join("trustee/test-vlek-report.bin");
+    let run = cer(["snp", "kds-urls", "--report", vlek.to_str().unwrap()]).expect(2);
+    assert!(
+        run.one_error_line().contains("CHIP_ID is zero"),
+        "{}",
+        run.stderr
+    );
+    let run = cer([
+        "snp",
+        "kds-urls",
+        "--report",
+        vlek.to_str().unwrap(),
+        "--generation",
+        "turin",
+    ])
+    .expect(2);
+    assert!(
+        run.one_error_line().contains("contradicts"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `cer attest --snp` with the simulated guest, alone and with a swtpm.
 #[cfg(feature = "tpm")]
 mod attest {
