@@ -641,3 +641,95 @@ fn turin_layouts_for_endorsement_and_tcb() {
         verdict.reasons
     );
 }
+
+/// Every ASK and ASVK in the vectors' AMD bundles chains to the built-in ARK of its
+/// generation, and the built-in ARKs are the ones the vectors carry.
+#[test]
+fn amd_signing_keys_chain_to_the_builtin_arks() {
+    use cerd_attestation::chain::{verify_chain, ChainOptions};
+    use cerd_attestation::roots::TrustStore;
+    use cerd_attestation::snp::roots;
+    let v = vectors_or_skip!();
+    let mut trust = TrustStore::new();
+    for a in roots::arks() {
+        trust.add_certificate(a.cert.clone());
+    }
+    let mut seen = Vec::new();
+    for (file, generation) in [
+        (
+            "amd-roots/trustee/milan_ask_ark_asvk.pem",
+            Generation::Milan,
+        ),
+        (
+            "amd-roots/trustee/genoa_ask_ark_asvk.pem",
+            Generation::Genoa,
+        ),
+        (
+            "amd-roots/trustee/turin_ask_ark_asvk.pem",
+            Generation::Turin,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_milan.pem",
+            Generation::Milan,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_genoa.pem",
+            Generation::Genoa,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_turin_vcek.pem",
+            Generation::Turin,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_milan_vlek.pem",
+            Generation::Milan,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_genoa_vlek.pem",
+            Generation::Genoa,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_turin_vlek.pem",
+            Generation::Turin,
+        ),
+    ] {
+        for c in certs(&v.join(file)) {
+            if c.is_self_issued() {
+                // The bundle's ARK is the built-in one.
+                assert_eq!(
+                    roots::ark_generation(&c.spki_sha256()),
+                    Some(generation),
+                    "{file}: {}",
+                    c.subject_text()
+                );
+                continue;
+            }
+            let chain = verify_chain(&c, &[], &trust, &ChainOptions::new(TODAY))
+                .unwrap_or_else(|e| panic!("{file}: {}: {e}", c.subject_text()));
+            assert_eq!(
+                roots::ark_generation(&chain.anchor.spki_sha256),
+                Some(generation),
+                "{file}"
+            );
+            seen.push(c.subject_text());
+        }
+    }
+    assert!(
+        seen.iter().any(|s| s.contains("SEV-VLEK-Turin")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|s| s.contains("SEV-Genoa")), "{seen:?}");
+    // The built-in ASK of each generation is the vectors' own.
+    for g in Generation::ALL {
+        let dir = v
+            .join("amd-roots/virtee-sev-builtin")
+            .join(g.name().to_lowercase());
+        let ask = cert(&dir.join("ask.pem"));
+        assert!(
+            roots::asks()
+                .iter()
+                .any(|a| a.generation == g && a.cert == ask),
+            "{g}"
+        );
+    }
+}
