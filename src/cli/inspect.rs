@@ -162,7 +162,7 @@ fn describe_evidence(ev: &evidence::Evidence) -> String {
         let report = cerd_attestation::snp::AttestationReport::parse(&snp.report.0);
         text.push_str(&match report {
             Ok(r) => format!(
-                "; {}SEV-SNP report v{} signed by {:?}, measurement {}, {} chain certificate(s)",
+                "; {}SEV-SNP report v{} signed by {}, measurement {}, {} chain certificate(s)",
                 if snp.simulated { "SIMULATED " } else { "" },
                 r.version,
                 r.signing_key,

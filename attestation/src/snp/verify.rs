@@ -159,7 +159,7 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
             checks.push(SnpCheck::pass(
                 SnpCheckId::Report,
                 format!(
-                    "ATTESTATION_REPORT version {}, VMPL {}, signed by {:?}",
+                    "ATTESTATION_REPORT version {}, VMPL {}, signed by {}",
                     r.version, r.vmpl, r.signing_key
                 ),
             ));
@@ -379,7 +379,7 @@ fn key_type(report: &AttestationReport, x: &VcekExtensions, policy: &SnpPolicy) 
             id,
             SnpReason::SigningKeyMismatch,
             format!(
-                "the report says it is signed by a {reported:?}, the certificate given is a {:?}",
+                "the report says it is signed by a {reported}, the certificate given is a {}",
                 x.kind
             ),
         );
@@ -388,7 +388,7 @@ fn key_type(report: &AttestationReport, x: &VcekExtensions, policy: &SnpPolicy) 
         return SnpCheck::fail(
             id,
             SnpReason::SigningKeyNotAllowed,
-            format!("the policy does not accept {reported:?}-signed reports"),
+            format!("the policy does not accept {reported}-signed reports"),
         );
     }
     let csp = x
@@ -396,7 +396,7 @@ fn key_type(report: &AttestationReport, x: &VcekExtensions, policy: &SnpPolicy) 
         .as_deref()
         .map(|c| format!(" (CSP {c})"))
         .unwrap_or_default();
-    SnpCheck::pass(id, format!("{reported:?}{csp}, as the report says"))
+    SnpCheck::pass(id, format!("{reported}{csp}, as the report says"))
 }
 
 fn endorsement(
