@@ -744,6 +744,65 @@ mod attest {
     }
 
     #[test]
+    fn every_snp_evidence_field_is_checked() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let record = seal(&t, "sweep");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let bundle = read(&record);
+        verify(&t, &bundle, Some(&policy), 0);
+        let snp = bundle["meta"]["cerd"]["evidence"]["snp"].clone();
+        let ask = snp["chain"][0].clone();
+        let cases: Vec<(&str, Value, &str)> = vec![
+            (
+                "endorsement = ASK",
+                json!({"endorsement": ask}),
+                "SNP_CERT_MALFORMED",
+            ),
+            (
+                "endorsement garbage",
+                json!({"endorsement": "AAAA"}),
+                "SNP_CERT_MALFORMED",
+            ),
+            (
+                "chain without ASK",
+                json!({"chain": [snp["chain"][1]]}),
+                "SNP_CHAIN_INCOMPLETE",
+            ),
+            (
+                "report truncated",
+                json!({"report": "AAAA"}),
+                "SNP_REPORT_MALFORMED",
+            ),
+        ];
+        for (what, patch, reason) in cases {
+            let mut b = bundle.clone();
+            for (k, v) in patch.as_object().unwrap() {
+                b["meta"]["cerd"]["evidence"]["snp"][k] = v.clone();
+            }
+            let v = verify(&t, &b, Some(&policy), 1);
+            assert_eq!(v["reasons"], json!([reason]), "{what}: {v}");
+        }
+        // Not base64, or an unknown field: the evidence encoding itself is broken.
+        for patch in [json!({"report": "not base64!"}), json!({"extra": 1})] {
+            let mut b = bundle.clone();
+            for (k, v) in patch.as_object().unwrap() {
+                b["meta"]["cerd"]["evidence"]["snp"][k] = v.clone();
+            }
+            let v = verify(&t, &b, Some(&policy), 1);
+            assert_eq!(v["reasons"], json!(["EVIDENCE_MALFORMED"]), "{patch}: {v}");
+        }
+    }
+
+    #[test]
     fn snp_device_absent_is_one_line() {
         let t = TestDir::new();
         let record = seal(&t, "dev");

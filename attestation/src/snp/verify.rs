@@ -197,7 +197,7 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
                     .unwrap_or_default()
             ),
         ),
-        Err((reason, msg)) if opts.simulated => SnpCheck::fail(
+        Err((reason @ SnpReason::ArkUntrusted, msg)) if opts.simulated => SnpCheck::fail(
             SnpCheckId::Chain,
             SnpReason::SimulatedUntrusted,
             format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {msg} ({reason})"),
