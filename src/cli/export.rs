@@ -30,11 +30,14 @@ enum ExportCommand {
 /// ARK of the VCEK's generation fill in what the evidence does not carry. Then:
 ///
 ///   snpguest verify certs DIR/certs
-///   snpguest verify attestation DIR/certs DIR/report.bin
+///   snpguest verify attestation DIR/certs DIR/report.bin --report-data $(cat DIR/report-data)
 ///
-/// (or `cer verify-snp --report DIR/report.bin --certs DIR/certs --report-data
-/// $(cat DIR/report-data)`) check the chain and the report signature. They do not check
-/// the record's inclusion in the batch or the REPORT_DATA binding; `cer verify` does.
+/// (add --processor-model milan|genoa for a version 2 report), or `cer verify-snp
+/// --report DIR/report.bin --certs DIR/certs --report-data $(cat DIR/report-data)`, check
+/// the chain, the report signature, the TCB and hwID, and REPORT_DATA = the batch
+/// binding (report-data). They do not check the record's inclusion in the batch; `cer
+/// verify` does. The layout is that of snpguest 0.9 (sev 8.0.0): a VLEK comes with
+/// asvk.pem.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 struct SnpguestArgs {
