@@ -36,7 +36,7 @@ enum ExportCommand {
 /// --report DIR/report.bin --certs DIR/certs --report-data $(cat DIR/report-data)`, check
 /// the chain, the report signature, the TCB and hwID, and REPORT_DATA = the batch
 /// binding (report-data). They do not check the record's inclusion in the batch; `cer
-/// verify` does. The layout is that of snpguest 0.9 (sev 8.0.0): a VLEK comes with
+/// verify` does. The layout is that of snpguest 0.10 (sev 8.0.0): a VLEK comes with
 /// asvk.pem.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
