@@ -350,6 +350,68 @@ fn bad_input_is_one_line_and_exit_2() {
     run.one_error_line();
 }
 
+/// `cer verify-snp --certs DIR` without a report checks the certificates alone (like
+/// `snpguest verify certs`): the Turin VCEK, which comes without a report.
+#[test]
+fn certificates_alone() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let certs_only = |dir: &Path, extra: &[&str], code: i32| {
+        let mut args = vec![
+            "verify-snp",
+            "--certs",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        cer(&args).expect(code).json()
+    };
+    let turin = certs_dir(
+        &t,
+        &v,
+        "turin",
+        &[
+            ("virtee-sev/vcek_turin.der", "vcek.der"),
+            ("virtee-sev/cert_chain_turin", "ask.pem"),
+        ],
+    );
+    let ok = certs_only(&turin, &[], 0);
+    assert_eq!(ok["generation"], "Turin");
+    assert_eq!(ok["endorsement"]["fmcSpl"], 0);
+    assert_eq!(ok["endorsement"]["hwId"], "1e550a8ee5cf9f4d");
+    let early = certs_only(&turin, &["--at", "2024-01-01T00:00:00Z"], 1);
+    assert_eq!(reasons(&early), ["SNP_CERT_NOT_YET_VALID"]);
+    // A Milan ASK and ARK given with the Turin VCEK do not confuse path building: the
+    // built-in Turin ASK links it to the Turin ARK.
+    let mixed = certs_dir(
+        &t,
+        &v,
+        "mixed",
+        &[
+            ("virtee-sev/vcek_turin.der", "vcek.der"),
+            ("virtee-sev/cert_chain_milan", "ask.pem"),
+        ],
+    );
+    assert_eq!(certs_only(&mixed, &[], 0)["generation"], "Turin");
+    for name in ["test-vcek-invalid-legacy.der", "test-vcek-invalid-new.der"] {
+        let dir = certs_dir(&t, &v, name, &[(&format!("trustee/{name}"), "vcek.der")]);
+        let bad = certs_only(&dir, &[], 1);
+        assert_eq!(reasons(&bad), ["SNP_CHAIN_SIGNATURE_INVALID"], "{name}");
+    }
+    let vlek = certs_dir(
+        &t,
+        &v,
+        "vlek",
+        &[
+            ("trustee/test-vlek.der", "vlek.der"),
+            ("amd-roots/trustee/milan_ask_ark_asvk.pem", "asvk.pem"),
+        ],
+    );
+    certs_only(&vlek, &["--at", "2025-06-01T00:00:00Z"], 0);
+    assert_eq!(reasons(&certs_only(&vlek, &[], 1)), ["SNP_CERT_EXPIRED"]);
+}
+
 #[test]
 fn kds_urls_name_the_reports_vcek() {
     let Some(v) = vectors() else { return };

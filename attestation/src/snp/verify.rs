@@ -177,33 +177,7 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
 
     // 2. chain.
     let chain = verify_endorsement_chain(certs, opts.at, test_arks);
-    checks.push(match &chain {
-        Ok(c) if c.test_ark => SnpCheck::pass(
-            SnpCheckId::Chain,
-            format!(
-                "{} chains to the simulated guest's test ARK {} (trusted by the policy)",
-                short_names(&c.subjects),
-                hex::encode(c.ark_spki_sha256)
-            ),
-        ),
-        Ok(c) => SnpCheck::pass(
-            SnpCheckId::Chain,
-            format!(
-                "{} (AMD {} root), valid at {}",
-                short_names(&c.subjects),
-                c.generation.map(Generation::name).unwrap_or("?"),
-                opts.at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default()
-            ),
-        ),
-        Err((reason @ SnpReason::ArkUntrusted, msg)) if opts.simulated => SnpCheck::fail(
-            SnpCheckId::Chain,
-            SnpReason::SimulatedUntrusted,
-            format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {msg} ({reason})"),
-        ),
-        Err((reason, msg)) => SnpCheck::fail(SnpCheckId::Chain, *reason, msg.clone()),
-    });
+    checks.push(chain_check(&chain, opts));
     let chain = chain.ok();
 
     let ext = VcekExtensions::from_certificate(&certs.endorsement);
@@ -327,6 +301,82 @@ fn short_names(subjects: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" -> ")
+}
+
+/// The `chain` line of the checklist.
+fn chain_check(chain: &Result<ChainSummary, (SnpReason, String)>, opts: &SnpOptions) -> SnpCheck {
+    match chain {
+        Ok(c) if c.test_ark => SnpCheck::pass(
+            SnpCheckId::Chain,
+            format!(
+                "{} chains to the simulated guest's test ARK {} (trusted by the policy)",
+                short_names(&c.subjects),
+                hex::encode(c.ark_spki_sha256)
+            ),
+        ),
+        Ok(c) => SnpCheck::pass(
+            SnpCheckId::Chain,
+            format!(
+                "{} (AMD {} root), valid at {}",
+                short_names(&c.subjects),
+                c.generation.map(Generation::name).unwrap_or("?"),
+                opts.at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ),
+        ),
+        Err((reason @ SnpReason::ArkUntrusted, msg)) if opts.simulated => SnpCheck::fail(
+            SnpCheckId::Chain,
+            SnpReason::SimulatedUntrusted,
+            format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {msg} ({reason})"),
+        ),
+        Err((reason, msg)) => SnpCheck::fail(SnpCheckId::Chain, *reason, msg.clone()),
+    }
+}
+
+/// The certificates alone, without a report (what `snpguest verify certs` checks): the
+/// chain, and that the VCEK/VLEK carries AMD's extensions for the generation of its ARK.
+pub fn verify_certs(certs: &SnpCerts, opts: &SnpOptions) -> SnpVerdict {
+    let policy = opts.policy.clone().unwrap_or_default();
+    let chain = verify_endorsement_chain(certs, opts.at, &policy.trusted_test_arks);
+    let mut checks = vec![chain_check(&chain, opts)];
+    let chain = chain.ok();
+    let ext = VcekExtensions::from_certificate(&certs.endorsement);
+    let product = ext
+        .as_ref()
+        .ok()
+        .and_then(|x| Generation::from_product_name(&x.product_name));
+    let generation = chain.as_ref().and_then(|c| c.generation).or(product);
+    checks.push(match &ext {
+        Err(e) => SnpCheck::fail(
+            SnpCheckId::Endorsement,
+            SnpReason::CertMalformed,
+            e.to_string(),
+        ),
+        Ok(x) => match chain.as_ref().and_then(|c| c.generation) {
+            Some(g) if product != Some(g) => SnpCheck::fail(
+                SnpCheckId::Endorsement,
+                SnpReason::ProductMismatch,
+                format!("productName {:?} under the {g} ARK", x.product_name),
+            ),
+            _ => {
+                let fmc = x.fmc_spl.map(|f| format!("fmc {f} ")).unwrap_or_default();
+                let id = match (&x.hw_id, &x.csp_id) {
+                    (Some(hw), _) => format!("hwID {}", hex::encode(hw)),
+                    (_, Some(csp)) => format!("CSP {csp}"),
+                    _ => String::new(),
+                };
+                SnpCheck::pass(
+                    SnpCheckId::Endorsement,
+                    format!(
+                        "{} {}, SPLs {fmc}bl {} tee {} snp {} ucode {}, {id}",
+                        x.product_name, x.kind, x.bl_spl, x.tee_spl, x.snp_spl, x.ucode_spl
+                    ),
+                )
+            }
+        },
+    });
+    finish(checks, generation, chain, ext.ok(), None, &policy)
 }
 
 fn finish(
