@@ -250,9 +250,9 @@ fn turin_vcek_chains_to_the_turin_ark() {
         Some(Generation::Turin)
     );
     // And before its notBefore (2024-11-06) it is not yet valid.
-    let (reason, _) =
-        verify_endorsement_chain(&certs, datetime!(2024-01-01 00:00 UTC), &[]).unwrap_err();
-    assert_eq!(reason, SnpReason::CertNotYetValid);
+    let e = verify_endorsement_chain(&certs, datetime!(2024-01-01 00:00 UTC), &[]).unwrap_err();
+    assert_eq!(e.reason(), SnpReason::CertNotYetValid);
+    assert!(e.to_string().contains("CERT_NOT_YET_VALID"), "{e}");
     // The Turin VCEK does not chain to the Milan ARK.
     let mut milan = certs.clone();
     milan.intermediates = self::certs(&v.join("virtee-sev/cert_chain_milan"));

@@ -25,7 +25,7 @@ use super::report::{AttestationReport, SigningKey};
 use super::roots;
 use super::signature::{verify_signature, SignatureError};
 use super::tcb::{Component, Generation};
-use crate::chain::{verify_chain, Certificate, ChainOptions, PublicKey};
+use crate::chain::{verify_chain, Certificate, ChainError, ChainOptions, PublicKey};
 use crate::roots::TrustStore;
 use crate::verify::Status;
 
@@ -105,6 +105,31 @@ pub struct SnpVerdict {
     pub warnings: Vec<String>,
 }
 
+/// Why an endorsement chain is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndorsementChainError {
+    /// A supplied ARK is neither a built-in AMD ARK nor a trusted test ARK.
+    #[error("the supplied ARK '{subject}' (SubjectPublicKeyInfo SHA-256 {spki_sha256}) is not one of AMD's ARKs for Milan, Genoa or Turin")]
+    ArkNotAmd {
+        subject: String,
+        spki_sha256: String,
+    },
+    /// Path building or validation failed.
+    #[error("{0} ({code})", code = .0.code())]
+    Chain(ChainError),
+}
+
+impl EndorsementChainError {
+    /// The SNP reason code.
+    pub fn reason(&self) -> SnpReason {
+        match self {
+            Self::ArkNotAmd { .. } => SnpReason::ArkUntrusted,
+            Self::Chain(e) => SnpReason::of_chain(e),
+        }
+    }
+}
+
 /// Verifies the endorsement chain: `certs.endorsement` through `certs.intermediates`
 /// (and the built-in ASKs) to a built-in ARK, or to a test ARK whose key `test_arks`
 /// names (that ARK must then be supplied, as `certs.ark` or in the intermediates).
@@ -112,7 +137,7 @@ pub fn verify_endorsement_chain(
     certs: &SnpCerts,
     at: OffsetDateTime,
     test_arks: &[[u8; 32]],
-) -> Result<ChainSummary, (SnpReason, String)> {
+) -> Result<ChainSummary, EndorsementChainError> {
     let mut trust = TrustStore::new();
     for a in roots::arks() {
         trust.add_certificate(a.cert.clone());
@@ -126,20 +151,16 @@ pub fn verify_endorsement_chain(
     if let Some(ark) = &certs.ark {
         let h = ark.spki_sha256();
         if roots::ark_generation(&h).is_none() && !test_arks.contains(&h) {
-            return Err((
-                SnpReason::ArkUntrusted,
-                format!(
-                    "the supplied ARK '{}' (SubjectPublicKeyInfo SHA-256 {}) is not one of AMD's ARKs for Milan, Genoa or Turin",
-                    ark.subject_text(),
-                    hex::encode(h)
-                ),
-            ));
+            return Err(EndorsementChainError::ArkNotAmd {
+                subject: ark.subject_text(),
+                spki_sha256: hex::encode(h),
+            });
         }
     }
     let mut pool = certs.intermediates.clone();
     pool.extend(roots::asks().iter().map(|a| a.cert.clone()));
     let chain = verify_chain(&certs.endorsement, &pool, &trust, &ChainOptions::new(at))
-        .map_err(|e| (SnpReason::of_chain(&e), format!("{e} ({})", e.code())))?;
+        .map_err(EndorsementChainError::Chain)?;
     let generation = roots::ark_generation(&chain.anchor.spki_sha256);
     Ok(ChainSummary {
         subjects: chain.subjects(),
@@ -304,7 +325,7 @@ fn short_names(subjects: &[String]) -> String {
 }
 
 /// The `chain` line of the checklist.
-fn chain_check(chain: &Result<ChainSummary, (SnpReason, String)>, opts: &SnpOptions) -> SnpCheck {
+fn chain_check(chain: &Result<ChainSummary, EndorsementChainError>, opts: &SnpOptions) -> SnpCheck {
     match chain {
         Ok(c) if c.test_ark => SnpCheck::pass(
             SnpCheckId::Chain,
@@ -325,12 +346,12 @@ fn chain_check(chain: &Result<ChainSummary, (SnpReason, String)>, opts: &SnpOpti
                     .unwrap_or_default()
             ),
         ),
-        Err((reason @ SnpReason::ArkUntrusted, msg)) if opts.simulated => SnpCheck::fail(
+        Err(e) if opts.simulated && e.reason() == SnpReason::ArkUntrusted => SnpCheck::fail(
             SnpCheckId::Chain,
             SnpReason::SimulatedUntrusted,
-            format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {msg} ({reason})"),
+            format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {e} ({})", e.reason()),
         ),
-        Err((reason, msg)) => SnpCheck::fail(SnpCheckId::Chain, *reason, msg.clone()),
+        Err(e) => SnpCheck::fail(SnpCheckId::Chain, e.reason(), e.to_string()),
     }
 }
 
