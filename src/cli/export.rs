@@ -25,7 +25,8 @@ enum ExportCommand {
 
 /// Write the SEV-SNP report of a bundle so that `snpguest verify` checks it.
 ///
-/// Writes DIR/report.bin (the 1184-byte ATTESTATION_REPORT) and DIR/certs/ with
+/// Writes DIR/report.bin (the 1184-byte ATTESTATION_REPORT), DIR/report-data (the
+/// REPORT_DATA the batch binding requires, 0x + hex) and DIR/certs/ with
 /// vcek.pem (or vlek.pem), ask.pem (or asvk.pem) and ark.pem; AMD's built-in ASK and
 /// ARK of the VCEK's generation fill in what the evidence does not carry. Then:
 ///
@@ -160,7 +161,8 @@ fn snpguest(args: SnpguestArgs) -> anyhow::Result<Outcome> {
     files::write_new(&args.dir.join("report.bin"), &snp.report.0, args.force)?;
     files::write_new(
         &args.dir.join("report-data"),
-        hex::encode(report_data).as_bytes(),
+        // snpguest reads hex only after "0x"; cer verify-snp accepts it too.
+        format!("0x{}", hex::encode(report_data)).as_bytes(),
         args.force,
     )?;
     files::write_new(&certs.join(leaf_name), &pem(&leaf)?, args.force)?;

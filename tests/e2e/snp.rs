@@ -864,6 +864,79 @@ mod attest {
         }
     }
 
+    /// The real `snpguest` (virtee, 0.10) on what `cer export snpguest` writes, when it
+    /// is installed (`cargo install snpguest`); skipped otherwise.
+    #[test]
+    fn snpguest_verifies_the_export() {
+        let found = std::process::Command::new("sh")
+            .args(["-c", "command -v snpguest"])
+            .output()
+            .unwrap();
+        if !found.status.success() {
+            eprintln!("SKIPPED: snpguest is not installed (cargo install snpguest)");
+            return;
+        }
+        let t = TestDir::new();
+        let (sim, _) = sim(&t);
+        let record = seal(&t, "interop");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let out = t.path("snpguest");
+        cer([
+            "export",
+            "snpguest",
+            record.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        let report_data = std::fs::read_to_string(out.join("report-data")).unwrap();
+        let snpguest = |args: &[&str]| {
+            let o = std::process::Command::new("snpguest")
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                o.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            )
+        };
+        let certs = out.join("certs");
+        let (ok, text) = snpguest(&["verify", "certs", certs.to_str().unwrap()]);
+        assert!(ok, "snpguest verify certs: {text}");
+        let report = out.join("report.bin");
+        let (ok, text) = snpguest(&[
+            "verify",
+            "attestation",
+            certs.to_str().unwrap(),
+            report.to_str().unwrap(),
+            "--report-data",
+            &report_data,
+        ]);
+        assert!(ok, "snpguest verify attestation: {text}");
+        // A changed MEASUREMENT byte: snpguest refuses it too.
+        let mut bytes = std::fs::read(&report).unwrap();
+        bytes[0x90] ^= 1;
+        let bad = t.write("bad.bin", &bytes);
+        let (ok, text) = snpguest(&[
+            "verify",
+            "attestation",
+            certs.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ]);
+        assert!(!ok, "snpguest accepted a changed report: {text}");
+    }
+
     #[test]
     fn snp_device_absent_is_one_line() {
         let t = TestDir::new();
