@@ -9,6 +9,7 @@ mod ear;
 mod export;
 mod inspect;
 mod seal;
+mod snp;
 #[cfg(feature = "tpm")]
 mod swtpm;
 #[cfg(feature = "tpm")]
@@ -68,6 +69,7 @@ enum Command {
     #[cfg(feature = "tpm")]
     Attest(attest::AttestArgs),
     Export(export::ExportArgs),
+    Snp(snp::SnpArgs),
     Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
@@ -88,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         #[cfg(feature = "tpm")]
         Command::Attest(args) => attest::run(args),
         Command::Export(args) => export::run(args),
+        Command::Snp(args) => snp::run(args),
         Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),

@@ -7,6 +7,7 @@ mod ca;
 mod cli;
 mod files;
 mod host;
+mod snp;
 #[cfg(feature = "tpm")]
 mod swtpm;
 #[cfg(feature = "tpm")]

@@ -27,7 +27,7 @@ pub use policy::SnpPolicy;
 pub use report::{AttestationReport, GuestPolicy, PlatformInfo, SigningKey};
 pub use tcb::{Generation, TcbVersion};
 pub use verify::{
-    verify_report, SnpCerts, SnpCheck, SnpCheckId, SnpOptions, SnpReason, SnpVerdict,
+    verify_certs, verify_report, SnpCerts, SnpCheck, SnpCheckId, SnpOptions, SnpReason, SnpVerdict,
 };
 
 use crate::tpm::reader::{ParseError, Reader};

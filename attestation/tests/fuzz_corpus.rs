@@ -21,6 +21,7 @@ use cerd_attestation::chain::{self, verify_chain, Certificate, ChainOptions};
 use cerd_attestation::eventlog::{self, EventLog};
 use cerd_attestation::merkle::{self, InclusionProof};
 use cerd_attestation::roots::TrustStore;
+use cerd_attestation::snp::{self, AttestationReport, CertTable};
 use cerd_attestation::tpm::{self, AttestationKey, Name, TpmPublic, TpmsAttest, TpmtSignature};
 use cerd_attestation::verify::{self, Status};
 use cerd_attestation::{canonical, json, Sha256Digest};
@@ -384,4 +385,51 @@ fn corpora_reach_valid_and_invalid_outcomes() {
     outcomes("tpm_attest", |d| TpmsAttest::parse(d).is_ok());
     outcomes("tpm_public", |d| AttestationKey::detect(d).is_ok());
     outcomes("tpm_signature", |d| TpmtSignature::parse(d).is_ok());
+    outcomes("snp_report", |d| AttestationReport::parse(d).is_ok());
+    outcomes("snp_cert_table", |d| CertTable::parse(d).is_ok());
+}
+
+/// Same checks as `fuzz/fuzz_targets/snp_report.rs`.
+fn check_snp_report(data: &[u8]) {
+    let Ok(report) = AttestationReport::parse(data) else {
+        return;
+    };
+    assert_eq!(data.len(), snp::report::REPORT_LEN);
+    assert_eq!(report.bytes(), data);
+    assert_eq!(report.signed_bytes(), &data[..snp::report::SIGNED_LEN]);
+    serde_json::to_string(&report).expect("serialize the report");
+    for g in snp::Generation::ALL {
+        assert_eq!(report.reported_tcb(g).raw, report.reported_tcb);
+    }
+    let _ = report.cpuid_generation();
+    if let Ok(sig) = snp::signature::signature_of(&report) {
+        let (r, s) = snp::signature::encode_signature(&sig);
+        assert_eq!(r, report.signature_r);
+        assert_eq!(s, report.signature_s);
+    }
+}
+
+/// Same checks as `fuzz/fuzz_targets/snp_cert_table.rs`.
+fn check_snp_cert_table(data: &[u8]) {
+    let Ok(table) = CertTable::parse(data) else {
+        return;
+    };
+    for e in &table.entries {
+        assert!(e.data.is_empty() || data.windows(e.data.len()).any(|w| w == e.data));
+        if let Ok(cert) = Certificate::from_der(&e.data) {
+            let _ = snp::VcekExtensions::from_certificate(&cert);
+        }
+    }
+    let again = CertTable::parse(&table.encode()).expect("re-encoded table parses");
+    assert_eq!(again, table);
+}
+
+#[test]
+fn snp_report_corpus() {
+    replay("snp_report", check_snp_report);
+}
+
+#[test]
+fn snp_cert_table_corpus() {
+    replay("snp_cert_table", check_snp_cert_table);
 }

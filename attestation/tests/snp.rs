@@ -250,9 +250,9 @@ fn turin_vcek_chains_to_the_turin_ark() {
         Some(Generation::Turin)
     );
     // And before its notBefore (2024-11-06) it is not yet valid.
-    let (reason, _) =
-        verify_endorsement_chain(&certs, datetime!(2024-01-01 00:00 UTC), &[]).unwrap_err();
-    assert_eq!(reason, SnpReason::CertNotYetValid);
+    let e = verify_endorsement_chain(&certs, datetime!(2024-01-01 00:00 UTC), &[]).unwrap_err();
+    assert_eq!(e.reason(), SnpReason::CertNotYetValid);
+    assert!(e.to_string().contains("CERT_NOT_YET_VALID"), "{e}");
     // The Turin VCEK does not chain to the Milan ARK.
     let mut milan = certs.clone();
     milan.intermediates = self::certs(&v.join("virtee-sev/cert_chain_milan"));
@@ -532,5 +532,204 @@ fn bench_verify_report_with_full_chain() {
         }
         let per = start.elapsed() / n;
         println!("verify_report (virtee Milan report, full chain): {per:?} per report");
+    }
+    // Where the time goes.
+    let n = 300u32;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        verify_endorsement_chain(&c.certs, TODAY, &[]).unwrap();
+    }
+    println!("  chain VCEK -> ASK -> ARK: {:?}", start.elapsed() / n);
+    let report = AttestationReport::parse(&c.report).unwrap();
+    let key = match c.certs.endorsement.public_key().unwrap() {
+        cerd_attestation::chain::PublicKey::P384(k) => k,
+        other => panic!("{other:?}"),
+    };
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        cerd_attestation::snp::signature::verify_signature(&report, &key).unwrap();
+    }
+    println!("  report signature (P-384): {:?}", start.elapsed() / n);
+}
+
+/// The Turin VCEK with a report made here (no Turin report is public): its signature
+/// cannot verify, but every other check runs on the Turin layouts — CPUID family 1Ah,
+/// an 8-byte hwID followed by zeros in CHIP_ID, and fmc/bl/tee/snp/ucode in the TCB.
+#[test]
+fn turin_layouts_for_endorsement_and_tcb() {
+    let v = vectors_or_skip!();
+    let mut pool = certs(&v.join("virtee-sev/cert_chain_turin"));
+    let ark = pool
+        .iter()
+        .position(Certificate::is_self_issued)
+        .map(|i| pool.remove(i));
+    let certs = SnpCerts {
+        endorsement: cert(&v.join("virtee-sev/vcek_turin.der")),
+        intermediates: pool,
+        ark,
+    };
+    let x = VcekExtensions::from_certificate(&certs.endorsement).unwrap();
+    let hw = x.hw_id.clone().unwrap();
+    let turin_tcb = cerd_attestation::snp::TcbVersion::encode(
+        Generation::Turin,
+        x.fmc_spl.unwrap(),
+        x.bl_spl,
+        x.tee_spl,
+        x.snp_spl,
+        x.ucode_spl,
+    );
+    let report = |tcb: u64, chip: &[u8]| {
+        let mut b = vec![0u8; 1184];
+        b[0] = 3;
+        b[0x34] = 1;
+        b[offset::REPORTED_TCB..offset::REPORTED_TCB + 8].copy_from_slice(&tcb.to_le_bytes());
+        b[offset::CPUID..offset::CPUID + 3].copy_from_slice(&[0x1a, 0x02, 0x01]);
+        b[offset::CHIP_ID..offset::CHIP_ID + chip.len()].copy_from_slice(chip);
+        b[offset::SIGNATURE] = 1;
+        b[offset::SIGNATURE + 72] = 1;
+        b
+    };
+    let run = |bytes: Vec<u8>| verify_report(&bytes, &certs, &SnpOptions::new(TODAY));
+    let verdict = run(report(turin_tcb, &hw));
+    assert_eq!(verdict.generation, Some(Generation::Turin));
+    assert_eq!(
+        verdict.reasons,
+        vec![SnpReason::SignatureInvalid],
+        "{:#?}",
+        verdict.checks
+    );
+    assert_eq!(status(&verdict, SnpCheckId::Endorsement).0, Status::Pass);
+    assert_eq!(status(&verdict, SnpCheckId::Tcb).0, Status::Pass);
+
+    // Byte 1 is Turin's bl (Milan's tee); byte 6 is Milan's snp, reserved on Turin.
+    let verdict = run(report(turin_tcb | 1 << 8, &hw));
+    assert_eq!(
+        verdict.reasons,
+        vec![SnpReason::SignatureInvalid, SnpReason::TcbMismatch]
+    );
+    let tcb = verdict
+        .checks
+        .iter()
+        .find(|c| c.check == SnpCheckId::Tcb)
+        .unwrap();
+    assert!(
+        tcb.message.contains("bl certificate 0 report 1"),
+        "{}",
+        tcb.message
+    );
+    let verdict = run(report(turin_tcb | 1 << 48, &hw));
+    assert_eq!(verdict.reasons, vec![SnpReason::SignatureInvalid]);
+
+    // A hwID followed by anything but zeros is another chip.
+    let mut chip = hw.clone();
+    chip.extend_from_slice(&[0, 1]);
+    let verdict = run(report(turin_tcb, &chip));
+    assert!(
+        verdict.reasons.contains(&SnpReason::HwIdMismatch),
+        "{:?}",
+        verdict.reasons
+    );
+
+    // A Milan CPUID with the Turin chain: the generations disagree.
+    let mut milan_cpu = report(turin_tcb, &hw);
+    milan_cpu[offset::CPUID + 1] = 0x01;
+    milan_cpu[offset::CPUID] = 0x19;
+    let verdict = run(milan_cpu);
+    assert!(
+        verdict.reasons.contains(&SnpReason::ProductMismatch),
+        "{:?}",
+        verdict.reasons
+    );
+}
+
+/// Every ASK and ASVK in the vectors' AMD bundles chains to the built-in ARK of its
+/// generation, and the built-in ARKs are the ones the vectors carry.
+#[test]
+fn amd_signing_keys_chain_to_the_builtin_arks() {
+    use cerd_attestation::chain::{verify_chain, ChainOptions};
+    use cerd_attestation::roots::TrustStore;
+    use cerd_attestation::snp::roots;
+    let v = vectors_or_skip!();
+    let mut trust = TrustStore::new();
+    for a in roots::arks() {
+        trust.add_certificate(a.cert.clone());
+    }
+    let mut seen = Vec::new();
+    for (file, generation) in [
+        (
+            "amd-roots/trustee/milan_ask_ark_asvk.pem",
+            Generation::Milan,
+        ),
+        (
+            "amd-roots/trustee/genoa_ask_ark_asvk.pem",
+            Generation::Genoa,
+        ),
+        (
+            "amd-roots/trustee/turin_ask_ark_asvk.pem",
+            Generation::Turin,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_milan.pem",
+            Generation::Milan,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_genoa.pem",
+            Generation::Genoa,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_turin_vcek.pem",
+            Generation::Turin,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_milan_vlek.pem",
+            Generation::Milan,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_genoa_vlek.pem",
+            Generation::Genoa,
+        ),
+        (
+            "amd-roots/go-sev-guest/ask_ark_turin_vlek.pem",
+            Generation::Turin,
+        ),
+    ] {
+        for c in certs(&v.join(file)) {
+            if c.is_self_issued() {
+                // The bundle's ARK is the built-in one.
+                assert_eq!(
+                    roots::ark_generation(&c.spki_sha256()),
+                    Some(generation),
+                    "{file}: {}",
+                    c.subject_text()
+                );
+                continue;
+            }
+            let chain = verify_chain(&c, &[], &trust, &ChainOptions::new(TODAY))
+                .unwrap_or_else(|e| panic!("{file}: {}: {e}", c.subject_text()));
+            assert_eq!(
+                roots::ark_generation(&chain.anchor.spki_sha256),
+                Some(generation),
+                "{file}"
+            );
+            seen.push(c.subject_text());
+        }
+    }
+    assert!(
+        seen.iter().any(|s| s.contains("SEV-VLEK-Turin")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|s| s.contains("SEV-Genoa")), "{seen:?}");
+    // The built-in ASK of each generation is the vectors' own.
+    for g in Generation::ALL {
+        let dir = v
+            .join("amd-roots/virtee-sev-builtin")
+            .join(g.name().to_lowercase());
+        let ask = cert(&dir.join("ask.pem"));
+        assert!(
+            roots::asks()
+                .iter()
+                .any(|a| a.generation == g && a.cert == ask),
+            "{g}"
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! `cer attest`: bind sealed records to a TPM quote over a Merkle batch of them.
+//! `cer attest`: bind sealed records to a TPM quote and/or an SEV-SNP report over a
+//! Merkle batch of them.
 
 use std::path::{Path, PathBuf};
 
@@ -6,7 +7,8 @@ use anyhow::{bail, Context as _};
 use cerd_attestation::batch::BatchHeader;
 use cerd_attestation::eventlog::EventLog;
 use cerd_attestation::evidence::{
-    self, AkEvidence, BatchEvidence, CerdMeta, EkEvidence, Evidence, PcrValues, TpmEvidence,
+    self, AkEvidence, BatchEvidence, CerdMeta, EkEvidence, Evidence, PcrValues, SnpEvidence,
+    TpmEvidence,
 };
 use cerd_attestation::record::Bundle;
 use cerd_attestation::{merkle, verify, Sha256Digest};
@@ -15,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::Outcome;
 use crate::files::{self, Source};
+use crate::snp::SnpSource;
 use crate::tpm::keys::{self, Ak};
 use crate::tpm::{identity, measure, nv, pcr, quote, Tcti, Tpm};
 
@@ -32,9 +35,19 @@ use crate::tpm::{identity, measure, nv, pcr, quote, Tcti, Tpm};
 /// appear in the measurement log with the same digest, or the batch is refused.
 #[derive(Debug, Args)]
 pub struct AttestArgs {
-    /// How to reach the TPM: device:/dev/tpmrm0, tabrmd, or swtpm:host=127.0.0.1,port=N.
-    #[arg(long, value_name = "TCTI", default_value = "device:/dev/tpmrm0")]
-    tcti: Tcti,
+    /// How to reach the TPM: device:/dev/tpmrm0, tabrmd, or swtpm:host=127.0.0.1,port=N
+    /// [default: device:/dev/tpmrm0, unless --snp is given without --tcti].
+    #[arg(long, value_name = "TCTI")]
+    tcti: Option<Tcti>,
+    /// Attest with AMD SEV-SNP too (or alone, without --tcti): /dev/sev-guest, or
+    /// sim:DIR for the simulated guest (`cer snp sim init`). REPORT_DATA binds the
+    /// batch header and, with a TPM, the AK.
+    #[arg(long, value_name = "DEVICE|sim:DIR")]
+    snp: Option<SnpSource>,
+    /// SNP certificate cache used when the host provides none with the report: vcek.der
+    /// (or vlek.der) and ask.pem / ark.pem, as `snpguest fetch` writes them.
+    #[arg(long, value_name = "DIR", requires = "snp")]
+    snp_certs: Option<PathBuf>,
     /// Persistent handle of the attestation key (see `cer tpm ak create`).
     #[arg(long, value_name = "HANDLE", default_value = "0x81010002", value_parser = parse_handle)]
     ak_handle: u32,
@@ -86,41 +99,19 @@ struct Input {
 
 pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
     let inputs = read_records(&args.records, args.force)?;
-    let mut tpm = Tpm::open(&args.tcti)?;
-
-    // The measurement log of this boot, checked against the PCR and the records.
-    let log = match &args.log {
+    let tcti = match (&args.tcti, &args.snp) {
+        (Some(t), _) => Some(t.clone()),
+        (None, None) => Some(
+            "device:/dev/tpmrm0"
+                .parse::<Tcti>()
+                .map_err(anyhow::Error::msg)?,
+        ),
+        (None, Some(_)) => None,
+    };
+    let mut tpm_side = match &tcti {
+        Some(t) => Some(TpmSide::open(&args, t, &inputs)?),
         None => None,
-        Some(dir) => Some(load_log(&mut tpm, dir)?),
     };
-    if let Some(log) = &log {
-        for input in &inputs {
-            check_runtime(input, log)?;
-        }
-    }
-    let mut pcrs = args.pcrs.clone();
-    pcrs.push(log.as_ref().map_or(measure::DEFAULT_PCR, EventLog::pcr));
-
-    // The AK and what vouches for it.
-    let ak = if args.platform_ak {
-        keys::platform_ak(&mut tpm)?.with_context(|| {
-            format!(
-                "the TPM at {} has no platform AK (GCE NV 0x01c10000/0x01c10002 or Azure 0x81000003)",
-                args.tcti
-            )
-        })?
-    } else {
-        keys::load_ak(&mut tpm, args.ak_handle)?
-    };
-    let ak_certs = ak_certificates(&ak, args.ak_cert.as_deref())?;
-    let mut ek_chain = Vec::new();
-    for path in &args.ek_chain {
-        ek_chain.extend(pem_chain(path)?);
-    }
-    let ek_certs = nv::ek_certificates(&mut tpm)?
-        .into_iter()
-        .map(|c| (c.index, c.der))
-        .collect::<Vec<_>>();
 
     // The batch.
     let leaves: Vec<Sha256Digest> = inputs.iter().map(|i| i.bundle.certificate_hash).collect();
@@ -129,42 +120,37 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
     let chain = Chain::open(&state_dir)?;
     let header = chain.next(tree.size(), tree.root())?;
 
-    let q = {
-        let loaded = ak.load(&mut tpm)?;
-        let result = quote::quote(&mut tpm, loaded.key, &header.hash().0, &pcrs);
-        loaded.release(&mut tpm)?;
-        result?
+    let quoted = match &mut tpm_side {
+        Some(side) => Some(side.quote(&header)?),
+        None => None,
     };
-    chain.record(&header, &q)?;
-
-    let info = identity(&mut tpm).ok().map(|id| {
-        json!({
-            "manufacturer": id.manufacturer,
-            "vendor": id.vendor,
-            "firmware": format!("{:#010x}.{:#010x}", id.firmware.0, id.firmware.1),
-        })
-    });
-    let tpm_evidence = TpmEvidence::new(
-        q.attest,
-        q.signature,
-        PcrValues::sha256(&q.pcrs),
-        AkEvidence::new(
-            ak.public_bytes.clone(),
-            &ak.name,
-            source_token(ak.source),
-            ak_certs,
-        ),
-        EkEvidence::new(ek_certs, ek_chain),
-        log,
-        info,
-    );
+    let snp_evidence = match &args.snp {
+        Some(source) => {
+            let ak = tpm_side.as_ref().map(|s| s.ak.public_bytes.as_slice());
+            let report_data =
+                cerd_attestation::verify::snp::expected_report_data(&header.hash().0, ak);
+            Some(crate::snp::request(
+                source,
+                report_data,
+                args.snp_certs.as_deref(),
+            )?)
+        }
+        None => None,
+    };
+    chain.record(
+        &header,
+        quoted.as_ref().map(|(q, _)| q),
+        snp_evidence.as_ref(),
+    )?;
+    let tpm_evidence = quoted.map(|(_, e)| e);
 
     for (i, input) in inputs.iter().enumerate() {
         let proof = tree.proof(i as u64)?;
-        let meta = CerdMeta::new(Evidence::new(
-            BatchEvidence::new(header, proof),
-            Some(tpm_evidence.clone()),
-        ));
+        let mut ev = Evidence::new(BatchEvidence::new(header, proof), tpm_evidence.clone());
+        if let Some(snp) = &snp_evidence {
+            ev = ev.with_snp(snp.clone());
+        }
+        let meta = CerdMeta::new(ev);
         let mut value = input.value.clone();
         let meta_value = serde_json::to_value(&meta).context("cannot encode the evidence")?;
         match value.get_mut("meta").and_then(Value::as_object_mut) {
@@ -178,8 +164,34 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
             }
         }
         // The hashed fields are untouched: the record must verify exactly as before.
+        // The SNP report is judged by the verifier's policy (simulated evidence is
+        // refused without one that trusts its test ARK); every other check must hold.
         let verdict = verify::verify_value(&value);
-        if !verdict.valid || verdict.certificate_hash != Some(input.bundle.certificate_hash) {
+        let snp_check = verdict
+            .checks
+            .iter()
+            .find(|c| c.check == verify::CheckId::SnpReport);
+        if i == 0 {
+            if let Some(c) = snp_check.filter(|c| {
+                c.status == verify::Status::Fail
+                    && c.reason
+                        != Some(verify::Reason::Snp(
+                            cerd_attestation::snp::SnpReason::SimulatedUntrusted,
+                        ))
+            }) {
+                eprintln!(
+                    "warning: the SEV-SNP evidence does not verify under the default policy: {} [{}]",
+                    c.message,
+                    c.reason.map(|r| r.code()).unwrap_or_default()
+                );
+            }
+        }
+        let integrity = verdict
+            .checks
+            .iter()
+            .filter(|c| c.check != verify::CheckId::SnpReport)
+            .all(|c| c.status != verify::Status::Fail);
+        if !integrity || verdict.certificate_hash != Some(input.bundle.certificate_hash) {
             bail!(
                 "{}: adding evidence changed the record (a bug in cer); nothing written",
                 input.path.display()
@@ -197,15 +209,114 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
             None => files::write_new(&input.path, &text, true)?,
         }
     }
+    let mut by = Vec::new();
+    if let Some(side) = &tpm_side {
+        by.push(format!("the AK at {}", side.ak.handle));
+    }
+    if let Some(source) = &args.snp {
+        by.push(format!("an SEV-SNP report from {source}"));
+    }
     eprintln!(
-        "attested {} record(s) in batch {} (root {}, header {}) with the AK at {}",
+        "attested {} record(s) in batch {} (root {}, header {}) with {}",
         inputs.len(),
         header.sequence,
         header.root.to_hex(),
         header.hash().to_hex(),
-        ak.handle
+        by.join(" and ")
     );
     Ok(Outcome::Ok)
+}
+
+/// The TPM half of a batch: the TPM, its log, AK and EK certificates.
+struct TpmSide {
+    tpm: Tpm,
+    log: Option<EventLog>,
+    pcrs: Vec<u8>,
+    ak: Ak,
+    ak_certs: Vec<Vec<u8>>,
+    ek_chain: Vec<Vec<u8>>,
+    ek_certs: Vec<(u32, Vec<u8>)>,
+}
+
+impl TpmSide {
+    fn open(args: &AttestArgs, tcti: &Tcti, inputs: &[Input]) -> anyhow::Result<Self> {
+        let mut tpm = Tpm::open(tcti)?;
+
+        // The measurement log of this boot, checked against the PCR and the records.
+        let log = match &args.log {
+            None => None,
+            Some(dir) => Some(load_log(&mut tpm, dir)?),
+        };
+        if let Some(log) = &log {
+            for input in inputs {
+                check_runtime(input, log)?;
+            }
+        }
+        let mut pcrs = args.pcrs.clone();
+        pcrs.push(log.as_ref().map_or(measure::DEFAULT_PCR, EventLog::pcr));
+
+        // The AK and what vouches for it.
+        let ak = if args.platform_ak {
+            keys::platform_ak(&mut tpm)?.with_context(|| {
+                format!(
+                    "the TPM at {tcti} has no platform AK (GCE NV 0x01c10000/0x01c10002 or Azure 0x81000003)"
+                )
+            })?
+        } else {
+            keys::load_ak(&mut tpm, args.ak_handle)?
+        };
+        let ak_certs = ak_certificates(&ak, args.ak_cert.as_deref())?;
+        let mut ek_chain = Vec::new();
+        for path in &args.ek_chain {
+            ek_chain.extend(pem_chain(path)?);
+        }
+        let ek_certs = nv::ek_certificates(&mut tpm)?
+            .into_iter()
+            .map(|c| (c.index, c.der))
+            .collect::<Vec<_>>();
+        Ok(Self {
+            tpm,
+            log,
+            pcrs,
+            ak,
+            ak_certs,
+            ek_chain,
+            ek_certs,
+        })
+    }
+
+    /// Quotes the batch header's hash; the quote and the evidence to carry.
+    fn quote(&mut self, header: &BatchHeader) -> anyhow::Result<(quote::Quote, TpmEvidence)> {
+        let tpm = &mut self.tpm;
+        let q = {
+            let loaded = self.ak.load(tpm)?;
+            let result = quote::quote(tpm, loaded.key, &header.hash().0, &self.pcrs);
+            loaded.release(tpm)?;
+            result?
+        };
+        let info = identity(tpm).ok().map(|id| {
+            json!({
+                "manufacturer": id.manufacturer,
+                "vendor": id.vendor,
+                "firmware": format!("{:#010x}.{:#010x}", id.firmware.0, id.firmware.1),
+            })
+        });
+        let evidence = TpmEvidence::new(
+            q.attest.clone(),
+            q.signature.clone(),
+            PcrValues::sha256(&q.pcrs),
+            AkEvidence::new(
+                self.ak.public_bytes.clone(),
+                &self.ak.name,
+                source_token(self.ak.source),
+                self.ak_certs.clone(),
+            ),
+            EkEvidence::new(self.ek_certs.clone(), self.ek_chain.clone()),
+            self.log.take(),
+            info,
+        );
+        Ok((q, evidence))
+    }
 }
 
 fn read_records(paths: &[PathBuf], force: bool) -> anyhow::Result<Vec<Input>> {
@@ -376,13 +487,22 @@ impl Chain {
 
     /// Persists the quoted header before any record is written, so a sequence number
     /// is never quoted twice.
-    fn record(&self, header: &BatchHeader, q: &quote::Quote) -> anyhow::Result<()> {
-        let entry = json!({
-            "header": header,
-            "headerHash": header.hash().to_hex(),
-            "attest": hex::encode(&q.attest),
-            "signature": hex::encode(&q.signature),
-        });
+    fn record(
+        &self,
+        header: &BatchHeader,
+        q: Option<&quote::Quote>,
+        snp: Option<&SnpEvidence>,
+    ) -> anyhow::Result<()> {
+        let mut entry = serde_json::Map::new();
+        entry.insert("header".into(), serde_json::to_value(header)?);
+        entry.insert("headerHash".into(), header.hash().to_hex().into());
+        if let Some(q) = q {
+            entry.insert("attest".into(), hex::encode(&q.attest).into());
+            entry.insert("signature".into(), hex::encode(&q.signature).into());
+        }
+        if let Some(snp) = snp {
+            entry.insert("snpReport".into(), hex::encode(&snp.report.0).into());
+        }
         let mut text = serde_json::to_vec_pretty(&entry)?;
         text.push(b'\n');
         files::write_new(

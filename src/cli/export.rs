@@ -20,6 +20,37 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 enum ExportCommand {
     Tpm2Tools(Tpm2ToolsArgs),
+    Snpguest(SnpguestArgs),
+}
+
+/// Write the SEV-SNP report of a bundle so that `snpguest verify` checks it.
+///
+/// Writes DIR/report.bin (the 1184-byte ATTESTATION_REPORT), DIR/report-data (the
+/// REPORT_DATA the batch binding requires, 0x + hex) and DIR/certs/ with
+/// vcek.pem (or vlek.pem), ask.pem (or asvk.pem) and ark.pem; AMD's built-in ASK and
+/// ARK of the VCEK's generation fill in what the evidence does not carry. Then:
+///
+///   snpguest verify certs DIR/certs
+///   snpguest verify attestation DIR/certs DIR/report.bin --report-data $(cat DIR/report-data)
+///
+/// (add --processor-model milan|genoa for a version 2 report), or `cer verify-snp
+/// --report DIR/report.bin --certs DIR/certs --report-data $(cat DIR/report-data)`, check
+/// the chain, the report signature, the TCB and hwID, and REPORT_DATA = the batch
+/// binding (report-data). They do not check the record's inclusion in the batch; `cer
+/// verify` does. The layout is that of snpguest 0.10 (sev 8.0.0): a VLEK comes with
+/// asvk.pem.
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+struct SnpguestArgs {
+    /// The attested bundle.
+    #[arg(value_name = "BUNDLE")]
+    bundle: String,
+    /// Output directory (created; existing files are not overwritten without --force).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Replace files that exist in DIR.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Write the TPM quote of a bundle so that tpm2_checkquote verifies it.
@@ -51,7 +82,99 @@ struct Tpm2ToolsArgs {
 pub fn run(args: ExportArgs) -> anyhow::Result<Outcome> {
     match args.command {
         ExportCommand::Tpm2Tools(a) => tpm2_tools(a),
+        ExportCommand::Snpguest(a) => snpguest(a),
     }
+}
+
+fn snpguest(args: SnpguestArgs) -> anyhow::Result<Outcome> {
+    use cerd_attestation::chain::Certificate;
+    use cerd_attestation::snp::{roots, EndorsementKind, Generation, VcekExtensions};
+
+    let source = Source::from_arg(&args.bundle);
+    let value = cerd_attestation::json::parse(&source.read()?)
+        .with_context(|| format!("{source} is not a CER bundle"))?;
+    let meta = evidence::from_bundle(&value)
+        .with_context(|| {
+            format!("{source} carries no evidence (attest it with `cer attest --snp`)")
+        })?
+        .with_context(|| format!("{source}: meta.{} is malformed", evidence::META_KEY))?;
+    let header_hash = meta.evidence.batch.header.hash();
+    let ak = meta.evidence.tpm.as_ref().map(|t| t.ak.public.0.clone());
+    let snp = meta
+        .evidence
+        .snp
+        .with_context(|| format!("{source} carries no SEV-SNP evidence"))?;
+    let cert = |der: &[u8], what: &str| {
+        Certificate::from_der(der).map_err(|e| anyhow::anyhow!("{source}: snp.{what}: {e}"))
+    };
+    let leaf = cert(&snp.endorsement.0, "endorsement")?;
+    let ext = VcekExtensions::from_certificate(&leaf)
+        .map_err(|e| anyhow::anyhow!("{source}: snp.endorsement: {e}"))?;
+    let vlek = ext.kind == EndorsementKind::Vlek;
+    let mut ark = None;
+    let mut ask = None;
+    for (i, der) in snp.chain.iter().enumerate() {
+        let c = cert(&der.0, &format!("chain[{i}]"))?;
+        if c.is_self_issued() {
+            ark.get_or_insert(c);
+        } else {
+            ask.get_or_insert(c);
+        }
+    }
+    let builtin = |list: &[roots::AmdCert]| {
+        Generation::from_product_name(&ext.product_name).and_then(|g| {
+            list.iter()
+                .find(|a| a.generation == g)
+                .map(|a| a.cert.clone())
+        })
+    };
+    let ark = ark.or_else(|| builtin(roots::arks())).with_context(|| {
+        format!(
+            "{source}: no ARK in the evidence and no built-in one for {:?}",
+            ext.product_name
+        )
+    })?;
+    if ask.is_none() && vlek {
+        bail!("{source}: the evidence carries no ASVK for its VLEK");
+    }
+    let ask = ask.or_else(|| builtin(roots::asks())).with_context(|| {
+        format!(
+            "{source}: no ASK in the evidence and no built-in one for {:?}",
+            ext.product_name
+        )
+    })?;
+    let pem = |c: &Certificate| {
+        der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, c.der())
+            .map(String::into_bytes)
+            .map_err(|e| anyhow::anyhow!("cannot encode PEM: {e}"))
+    };
+    let certs = args.dir.join("certs");
+    std::fs::create_dir_all(&certs)
+        .with_context(|| format!("cannot create {}", certs.display()))?;
+    let (leaf_name, ask_name) = if vlek {
+        ("vlek.pem", "asvk.pem")
+    } else {
+        ("vcek.pem", "ask.pem")
+    };
+    let report_data =
+        cerd_attestation::verify::snp::expected_report_data(&header_hash.0, ak.as_deref());
+    files::write_new(&args.dir.join("report.bin"), &snp.report.0, args.force)?;
+    files::write_new(
+        &args.dir.join("report-data"),
+        // snpguest reads hex only after "0x"; cer verify-snp accepts it too.
+        format!("0x{}", hex::encode(report_data)).as_bytes(),
+        args.force,
+    )?;
+    files::write_new(&certs.join(leaf_name), &pem(&leaf)?, args.force)?;
+    files::write_new(&certs.join(ask_name), &pem(&ask)?, args.force)?;
+    files::write_new(&certs.join("ark.pem"), &pem(&ark)?, args.force)?;
+    if snp.simulated {
+        eprintln!(
+            "note: {source} carries SIMULATED SEV-SNP evidence: its ARK is a test key, not AMD's"
+        );
+    }
+    println!("{}", args.dir.display());
+    Ok(Outcome::Ok)
 }
 
 fn tpm2_tools(args: Tpm2ToolsArgs) -> anyhow::Result<Outcome> {

@@ -136,6 +136,7 @@ fn describe_evidence(ev: &evidence::Evidence) -> String {
         h.hash().to_hex()
     );
     match &ev.tpm {
+        None if ev.snp.is_some() => text.push_str("; no TPM quote"),
         None => text.push_str("; no hardware quote"),
         Some(t) => {
             let pcrs: Vec<&str> = t.pcrs.values.keys().map(String::as_str).collect();
@@ -156,6 +157,20 @@ fn describe_evidence(ev: &evidence::Evidence) -> String {
                 ));
             }
         }
+    }
+    if let Some(snp) = &ev.snp {
+        let report = cerd_attestation::snp::AttestationReport::parse(&snp.report.0);
+        text.push_str(&match report {
+            Ok(r) => format!(
+                "; {}SEV-SNP report v{} signed by {}, measurement {}, {} chain certificate(s)",
+                if snp.simulated { "SIMULATED " } else { "" },
+                r.version,
+                r.signing_key,
+                hex::encode(r.measurement),
+                snp.chain.len()
+            ),
+            Err(e) => format!("; MALFORMED SEV-SNP report: {e}"),
+        });
     }
     text
 }

@@ -13,7 +13,9 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use cerd_attestation::chain::{parse_certificates, Certificate};
 use cerd_attestation::policy::Policy;
-use cerd_attestation::snp::{verify_report, SnpCerts, SnpOptions, SnpReason, SnpVerdict};
+use cerd_attestation::snp::{
+    verify_certs, verify_report, SnpCerts, SnpOptions, SnpReason, SnpVerdict,
+};
 use cerd_attestation::verify::Status;
 use clap::{Args, ValueEnum};
 use serde_json::json;
@@ -41,9 +43,10 @@ const MAX_INPUT_BYTES: u64 = 1024 * 1024;
 /// usage.
 #[derive(Debug, Args)]
 pub struct VerifySnpArgs {
-    /// The attestation report (1184 bytes, `snpguest report` output).
+    /// The attestation report (1184 bytes, `snpguest report` output). Without it only
+    /// the certificates are checked (like `snpguest verify certs`).
     #[arg(long, value_name = "FILE")]
-    report: PathBuf,
+    report: Option<PathBuf>,
     /// Directory with vcek.{der,pem} or vlek.{der,pem}, and optionally ask.pem,
     /// asvk.pem, ark.pem.
     #[arg(long, value_name = "DIR")]
@@ -81,8 +84,10 @@ enum Format {
 /// The validated request.
 #[derive(Debug)]
 struct Request {
+    /// The report file, or the certs directory when only certificates are checked.
     report_path: PathBuf,
-    report: Vec<u8>,
+    /// `None`: certificates only.
+    report: Option<Vec<u8>>,
     certs: SnpCerts,
     leaf_path: PathBuf,
     options: SnpOptions,
@@ -105,10 +110,14 @@ pub fn run(args: VerifySnpArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::BadInput);
         }
     };
+    let run = |r: &Request| match &r.report {
+        Some(report) => verify_report(report, &r.certs, &r.options),
+        None => verify_certs(&r.certs, &r.options),
+    };
     let start = Instant::now();
-    let mut verdict = verify_report(&request.report, &request.certs, &request.options);
+    let mut verdict = run(&request);
     for _ in 1..repeat {
-        verdict = verify_report(&request.report, &request.certs, &request.options);
+        verdict = run(&request);
     }
     if repeat > 1 {
         let per = start.elapsed().checked_div(repeat).unwrap_or_default();
@@ -149,7 +158,11 @@ pub fn run(args: VerifySnpArgs) -> anyhow::Result<Outcome> {
 
 impl Request {
     fn from_args(args: VerifySnpArgs) -> anyhow::Result<Self> {
-        let report = read_input(&args.report, "--report")?;
+        let report = args
+            .report
+            .as_deref()
+            .map(|p| read_input(p, "--report"))
+            .transpose()?;
         if !args.certs.is_dir() {
             bail!(
                 "--certs {} is not a directory (of vcek.der or vcek.pem, and optionally ask.pem / ark.pem)",
@@ -214,7 +227,7 @@ impl Request {
             options.policy = Some(policy.snp.unwrap_or_default());
         }
         Ok(Self {
-            report_path: args.report,
+            report_path: args.report.unwrap_or_else(|| args.certs.clone()),
             report,
             certs: SnpCerts {
                 endorsement,

@@ -349,3 +349,632 @@ fn bad_input_is_one_line_and_exit_2() {
     .expect(2);
     run.one_error_line();
 }
+
+/// `cer verify-snp --certs DIR` without a report checks the certificates alone (like
+/// `snpguest verify certs`): the Turin VCEK, which comes without a report.
+#[test]
+fn certificates_alone() {
+    let Some(v) = vectors() else { return };
+    let t = TestDir::new();
+    let certs_only = |dir: &Path, extra: &[&str], code: i32| {
+        let mut args = vec![
+            "verify-snp",
+            "--certs",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        cer(&args).expect(code).json()
+    };
+    let turin = certs_dir(
+        &t,
+        &v,
+        "turin",
+        &[
+            ("virtee-sev/vcek_turin.der", "vcek.der"),
+            ("virtee-sev/cert_chain_turin", "ask.pem"),
+        ],
+    );
+    let ok = certs_only(&turin, &[], 0);
+    assert_eq!(ok["generation"], "Turin");
+    assert_eq!(ok["endorsement"]["fmcSpl"], 0);
+    assert_eq!(ok["endorsement"]["hwId"], "1e550a8ee5cf9f4d");
+    let early = certs_only(&turin, &["--at", "2024-01-01T00:00:00Z"], 1);
+    assert_eq!(reasons(&early), ["SNP_CERT_NOT_YET_VALID"]);
+    // A Milan ASK and ARK given with the Turin VCEK do not confuse path building: the
+    // built-in Turin ASK links it to the Turin ARK.
+    let mixed = certs_dir(
+        &t,
+        &v,
+        "mixed",
+        &[
+            ("virtee-sev/vcek_turin.der", "vcek.der"),
+            ("virtee-sev/cert_chain_milan", "ask.pem"),
+        ],
+    );
+    assert_eq!(certs_only(&mixed, &[], 0)["generation"], "Turin");
+    for name in ["test-vcek-invalid-legacy.der", "test-vcek-invalid-new.der"] {
+        let dir = certs_dir(&t, &v, name, &[(&format!("trustee/{name}"), "vcek.der")]);
+        let bad = certs_only(&dir, &[], 1);
+        assert_eq!(reasons(&bad), ["SNP_CHAIN_SIGNATURE_INVALID"], "{name}");
+    }
+    let vlek = certs_dir(
+        &t,
+        &v,
+        "vlek",
+        &[
+            ("trustee/test-vlek.der", "vlek.der"),
+            ("amd-roots/trustee/milan_ask_ark_asvk.pem", "asvk.pem"),
+        ],
+    );
+    certs_only(&vlek, &["--at", "2025-06-01T00:00:00Z"], 0);
+    assert_eq!(reasons(&certs_only(&vlek, &[], 1)), ["SNP_CERT_EXPIRED"]);
+}
+
+#[test]
+fn kds_urls_name_the_reports_vcek() {
+    let Some(v) = vectors() else { return };
+    let report = v.join("go-sev-guest/attestation.bin");
+    let r = report.to_str().unwrap();
+    let run = cer(["snp", "kds-urls", "--report", r, "--generation", "milan"]).expect(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    // hwID and SPLs are those of the VCEK AMD issued for this report (vcek.testcer).
+    assert_eq!(
+        lines,
+        [
+            "https://kdsintf.amd.com/vcek/v1/Milan/3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68",
+            "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain",
+        ]
+    );
+    let run = cer(["snp", "kds-urls", "--report", r]).expect(2);
+    assert!(
+        run.one_error_line().contains("--generation"),
+        "{}",
+        run.stderr
+    );
+    let vlek = v.join("trustee/test-vlek-report.bin");
+    let run = cer(["snp", "kds-urls", "--report", vlek.to_str().unwrap()]).expect(2);
+    assert!(
+        run.one_error_line().contains("CHIP_ID is zero"),
+        "{}",
+        run.stderr
+    );
+    let run = cer([
+        "snp",
+        "kds-urls",
+        "--report",
+        vlek.to_str().unwrap(),
+        "--generation",
+        "turin",
+    ])
+    .expect(2);
+    assert!(
+        run.one_error_line().contains("contradicts"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `cer attest --snp` with the simulated guest, alone and with a swtpm.
+#[cfg(feature = "tpm")]
+mod attest {
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+
+    use base64::Engine as _;
+    use serde_json::{json, Value};
+    use sha2::{Digest as _, Sha256};
+
+    use crate::util::{cer, Swtpm, TestDir, HASH_A, HASH_B};
+
+    /// A simulated guest made once per test process (RSA-4096 key generation takes
+    /// seconds); each test copies it.
+    fn template() -> &'static Path {
+        static DIR: OnceLock<PathBuf> = OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("snp-sim-template-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let run = cer(["snp", "sim", "init", "--state", dir.to_str().unwrap()]).expect(0);
+            assert!(run.stdout.contains("trusted_test_arks"), "{}", run.stdout);
+            dir
+        })
+    }
+
+    /// A copy of the template in `t`, and the policy text that trusts its test ARK.
+    fn sim(t: &TestDir) -> (PathBuf, String) {
+        let dir = t.path("sim");
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(template()).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+        let guest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("guest.json")).unwrap()).unwrap();
+        let hash = guest["arkSpkiSha256"].as_str().unwrap().to_owned();
+        (dir, format!("[snp]\ntrusted_test_arks = [\"{hash}\"]\n"))
+    }
+
+    fn seal(t: &TestDir, id: &str) -> PathBuf {
+        let out = t.path(&format!("{id}.cer.json"));
+        cer([
+            "seal",
+            "--provider",
+            "local",
+            "--model",
+            "m",
+            "--input-hash",
+            HASH_A,
+            "--output-hash",
+            HASH_B,
+            "--execution-id",
+            id,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        out
+    }
+
+    fn read(p: &Path) -> Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    fn verify(t: &TestDir, bundle: &Value, policy: Option<&str>, code: i32) -> Value {
+        let path = t.write("check.cer.json", serde_json::to_vec(bundle).unwrap());
+        let mut args = vec![
+            "verify".to_owned(),
+            path.display().to_string(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if let Some(p) = policy {
+            let file = t.write("policy.toml", p);
+            args.extend(["--policy".into(), file.display().to_string()]);
+        }
+        cer(&args).expect(code).json()
+    }
+
+    fn check<'a>(v: &'a Value, id: &str) -> &'a Value {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {v}"))
+    }
+
+    fn b64(v: &Value) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn simulated_snp_alone_verifies_only_under_a_policy_that_trusts_it() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let records: Vec<PathBuf> = (1..=2).map(|i| seal(&t, &format!("run-{i}"))).collect();
+        let mut args = vec![
+            "attest".to_owned(),
+            "--snp".into(),
+            format!("sim:{}", sim.display()),
+            "--state".into(),
+            t.path("state").display().to_string(),
+        ];
+        args.extend(records.iter().map(|p| p.display().to_string()));
+        let run = cer(&args).expect(0);
+        assert!(
+            run.stderr.contains("SEV-SNP report from sim:"),
+            "{}",
+            run.stderr
+        );
+        let bundle = read(&records[1]);
+        let ev = &bundle["meta"]["cerd"]["evidence"];
+        assert!(ev.get("tpm").is_none());
+        assert_eq!(ev["snp"]["simulated"], true);
+        let report = b64(&ev["snp"]["report"]);
+        assert_eq!(report.len(), 1184);
+        // REPORT_DATA = header hash || zeros.
+        assert!(report[0x70..0x90].iter().all(|b| *b == 0));
+
+        let trusted = verify(&t, &bundle, Some(&policy), 0);
+        let c = check(&trusted, "snp_report");
+        assert_eq!(c["status"], "PASS", "{c}");
+        assert!(c["message"].as_str().unwrap().contains("SIMULATED"), "{c}");
+        assert!(trusted["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("DEV POLICY"));
+
+        let untrusted = verify(&t, &bundle, None, 1);
+        assert_eq!(untrusted["reasons"], json!(["SNP_SIMULATED_UNTRUSTED"]));
+        let other_policy = verify(&t, &bundle, Some("[snp]\nallow_smt = true\n"), 1);
+        assert_eq!(other_policy["reasons"], json!(["SNP_SIMULATED_UNTRUSTED"]));
+
+        // Without the simulated flag, the test ARK is just an untrusted root.
+        let mut unflagged = bundle.clone();
+        unflagged["meta"]["cerd"]["evidence"]["snp"]
+            .as_object_mut()
+            .unwrap()
+            .remove("simulated");
+        let v = verify(&t, &unflagged, None, 1);
+        assert_eq!(v["reasons"], json!(["SNP_ARK_UNTRUSTED"]));
+
+        // A genuine report of the same guest over other REPORT_DATA.
+        let other = t.path("other.bin");
+        cer([
+            "snp",
+            "sim",
+            "report",
+            "--state",
+            sim.to_str().unwrap(),
+            "--report-data",
+            "00",
+            "--out",
+            other.to_str().unwrap(),
+        ])
+        .expect(0);
+        let mut swapped = bundle.clone();
+        swapped["meta"]["cerd"]["evidence"]["snp"]["report"] =
+            base64::engine::general_purpose::STANDARD
+                .encode(std::fs::read(&other).unwrap())
+                .into();
+        let v = verify(&t, &swapped, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_REPORT_DATA_MISMATCH"]));
+
+        // Any changed byte of the report fails its signature.
+        let mut flipped = bundle.clone();
+        let mut r = report.clone();
+        r[0x90] ^= 1;
+        flipped["meta"]["cerd"]["evidence"]["snp"]["report"] =
+            base64::engine::general_purpose::STANDARD.encode(&r).into();
+        let v = verify(&t, &flipped, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_SIGNATURE_INVALID"]));
+
+        // A measurement the policy does not allow.
+        let strict = format!("{policy}measurements = [\"{}\"]\n", "00".repeat(48));
+        let v = verify(&t, &bundle, Some(&strict), 1);
+        assert_eq!(v["reasons"], json!(["SNP_MEASUREMENT_NOT_ALLOWED"]));
+    }
+
+    #[test]
+    fn tpm_and_simulated_snp_in_one_batch_are_bound_to_each_other() {
+        let tpm = Swtpm::start();
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        // The AK is not enrolled here (AK trust has its own tests): the dev switches.
+        let policy = format!(
+            "{policy}[dev]\nallow_unenrolled_ak = true\ntrust_swtpm_ca = \"{}\"\n",
+            Swtpm::ca_dir().display()
+        );
+        cer(["tpm", "ak", "create", "--tcti", &tpm.tcti()]).expect(0);
+        let record = seal(&t, "both");
+        cer([
+            "attest",
+            "--tcti",
+            &tpm.tcti(),
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let bundle = read(&record);
+        let ev = &bundle["meta"]["cerd"]["evidence"];
+        let report = b64(&ev["snp"]["report"]);
+        let ak = b64(&ev["tpm"]["ak"]["public"]);
+        assert_eq!(&report[0x70..0x90], Sha256::digest(&ak).as_slice());
+
+        let v = verify(&t, &bundle, Some(&policy), 0);
+        assert_eq!(check(&v, "evidence")["status"], "PASS", "{v}");
+        let snp = check(&v, "snp_report");
+        assert_eq!(snp["status"], "PASS", "{v}");
+        assert!(snp["message"].as_str().unwrap().contains("TPM AK"), "{snp}");
+
+        // Dropping the TPM evidence breaks the binding: REPORT_DATA names an AK.
+        let mut no_tpm = bundle.clone();
+        no_tpm["meta"]["cerd"]["evidence"]
+            .as_object_mut()
+            .unwrap()
+            .remove("tpm");
+        let v = verify(&t, &no_tpm, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_REPORT_DATA_MISMATCH"]));
+
+        // Text output names both.
+        let path = t.write("both.cer.json", serde_json::to_vec(&bundle).unwrap());
+        let pol = t.write("p.toml", &policy);
+        let run = cer([
+            "verify",
+            path.to_str().unwrap(),
+            "--policy",
+            pol.to_str().unwrap(),
+        ])
+        .expect(0);
+        assert!(
+            run.stdout.contains("PASS     SEV-SNP report"),
+            "{}",
+            run.stdout
+        );
+    }
+
+    #[test]
+    fn export_snpguest_writes_what_verify_snp_reads() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let record = seal(&t, "export");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let out = t.path("snpguest");
+        let run = cer([
+            "export",
+            "snpguest",
+            record.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        assert!(run.stderr.contains("SIMULATED"), "{}", run.stderr);
+        for f in [
+            "report.bin",
+            "report-data",
+            "certs/vcek.pem",
+            "certs/ask.pem",
+            "certs/ark.pem",
+        ] {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        let report_data = std::fs::read_to_string(out.join("report-data")).unwrap();
+        let pol = t.write("p.toml", &policy);
+        let args = |with_policy: bool| {
+            let mut a = vec![
+                "verify-snp".to_owned(),
+                "--report".into(),
+                out.join("report.bin").display().to_string(),
+                "--certs".into(),
+                out.join("certs").display().to_string(),
+                "--report-data".into(),
+                report_data.clone(),
+                "--format".into(),
+                "json".into(),
+            ];
+            if with_policy {
+                a.extend(["--policy".into(), pol.display().to_string()]);
+            }
+            a
+        };
+        cer(args(true)).expect(0);
+        let v = cer(args(false)).expect(1).json();
+        assert_eq!(v["reasons"], json!(["SNP_ARK_UNTRUSTED"]));
+        // Existing files are kept without --force.
+        let again = cer([
+            "export",
+            "snpguest",
+            record.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            again.one_error_line().contains("already exists"),
+            "{}",
+            again.stderr
+        );
+        // A sealed (unattested) record has nothing to export.
+        let bare = seal(&t, "bare");
+        let run = cer([
+            "export",
+            "snpguest",
+            bare.to_str().unwrap(),
+            t.path("x").to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            run.one_error_line().contains("no evidence"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn a_debuggable_guest_is_refused_unless_the_policy_allows_it() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let guest_json = sim.join("guest.json");
+        let mut guest = read(&guest_json);
+        guest["policy"] = json!(0x30000 | 1 << 19);
+        std::fs::write(&guest_json, serde_json::to_vec(&guest).unwrap()).unwrap();
+        let record = seal(&t, "debug");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let bundle = read(&record);
+        let v = verify(&t, &bundle, Some(&policy), 1);
+        assert_eq!(v["reasons"], json!(["SNP_DEBUG_ALLOWED"]));
+        let lenient = format!("{policy}allow_debug = true\n");
+        let v = verify(&t, &bundle, Some(&lenient), 0);
+        let warnings = v["warnings"].to_string();
+        assert!(warnings.contains("allow debugging"), "{warnings}");
+    }
+
+    #[test]
+    fn every_snp_evidence_field_is_checked() {
+        let t = TestDir::new();
+        let (sim, policy) = sim(&t);
+        let record = seal(&t, "sweep");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let bundle = read(&record);
+        verify(&t, &bundle, Some(&policy), 0);
+        let snp = bundle["meta"]["cerd"]["evidence"]["snp"].clone();
+        let ask = snp["chain"][0].clone();
+        let cases: Vec<(&str, Value, &str)> = vec![
+            (
+                "endorsement = ASK",
+                json!({"endorsement": ask}),
+                "SNP_CERT_MALFORMED",
+            ),
+            (
+                "endorsement garbage",
+                json!({"endorsement": "AAAA"}),
+                "SNP_CERT_MALFORMED",
+            ),
+            (
+                "chain without ASK",
+                json!({"chain": [snp["chain"][1]]}),
+                "SNP_CHAIN_INCOMPLETE",
+            ),
+            (
+                "report truncated",
+                json!({"report": "AAAA"}),
+                "SNP_REPORT_MALFORMED",
+            ),
+        ];
+        for (what, patch, reason) in cases {
+            let mut b = bundle.clone();
+            for (k, v) in patch.as_object().unwrap() {
+                b["meta"]["cerd"]["evidence"]["snp"][k] = v.clone();
+            }
+            let v = verify(&t, &b, Some(&policy), 1);
+            assert_eq!(v["reasons"], json!([reason]), "{what}: {v}");
+        }
+        // Not base64, or an unknown field: the evidence encoding itself is broken.
+        for patch in [json!({"report": "not base64!"}), json!({"extra": 1})] {
+            let mut b = bundle.clone();
+            for (k, v) in patch.as_object().unwrap() {
+                b["meta"]["cerd"]["evidence"]["snp"][k] = v.clone();
+            }
+            let v = verify(&t, &b, Some(&policy), 1);
+            assert_eq!(v["reasons"], json!(["EVIDENCE_MALFORMED"]), "{patch}: {v}");
+        }
+    }
+
+    /// The real `snpguest` (virtee, 0.10) on what `cer export snpguest` writes, when it
+    /// is installed (`cargo install snpguest`); skipped otherwise.
+    #[test]
+    fn snpguest_verifies_the_export() {
+        let found = std::process::Command::new("sh")
+            .args(["-c", "command -v snpguest"])
+            .output()
+            .unwrap();
+        if !found.status.success() {
+            eprintln!("SKIPPED: snpguest is not installed (cargo install snpguest)");
+            return;
+        }
+        let t = TestDir::new();
+        let (sim, _) = sim(&t);
+        let record = seal(&t, "interop");
+        cer([
+            "attest",
+            "--snp",
+            &format!("sim:{}", sim.display()),
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(0);
+        let out = t.path("snpguest");
+        cer([
+            "export",
+            "snpguest",
+            record.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        let report_data = std::fs::read_to_string(out.join("report-data")).unwrap();
+        let snpguest = |args: &[&str]| {
+            let o = std::process::Command::new("snpguest")
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                o.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            )
+        };
+        let certs = out.join("certs");
+        let (ok, text) = snpguest(&["verify", "certs", certs.to_str().unwrap()]);
+        assert!(ok, "snpguest verify certs: {text}");
+        let report = out.join("report.bin");
+        let (ok, text) = snpguest(&[
+            "verify",
+            "attestation",
+            certs.to_str().unwrap(),
+            report.to_str().unwrap(),
+            "--report-data",
+            &report_data,
+        ]);
+        assert!(ok, "snpguest verify attestation: {text}");
+        // A changed MEASUREMENT byte: snpguest refuses it too.
+        let mut bytes = std::fs::read(&report).unwrap();
+        bytes[0x90] ^= 1;
+        let bad = t.write("bad.bin", &bytes);
+        let (ok, text) = snpguest(&[
+            "verify",
+            "attestation",
+            certs.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ]);
+        assert!(!ok, "snpguest accepted a changed report: {text}");
+    }
+
+    #[test]
+    fn snp_device_absent_is_one_line() {
+        let t = TestDir::new();
+        let record = seal(&t, "dev");
+        let run = cer([
+            "attest",
+            "--snp",
+            "/dev/sev-guest",
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ]);
+        if Path::new("/dev/sev-guest").exists() {
+            eprintln!("SKIPPED: this machine is an SNP guest");
+            return;
+        }
+        let run = run.expect(2);
+        let line = run.one_error_line();
+        assert!(line.contains("/dev/sev-guest does not exist"), "{line}");
+        assert!(line.contains("sim:DIR"), "{line}");
+        let run = cer([
+            "attest",
+            "--snp",
+            "sim:/nonexistent/sim",
+            "--state",
+            t.path("state").to_str().unwrap(),
+            record.to_str().unwrap(),
+        ])
+        .expect(2);
+        assert!(
+            run.one_error_line().contains("cer snp sim init"),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -236,6 +236,15 @@ pub enum EndorsementKind {
     Vlek,
 }
 
+impl std::fmt::Display for EndorsementKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Vcek => "VCEK",
+            Self::Vlek => "VLEK",
+        })
+    }
+}
+
 /// AMD's extensions of a VCEK or VLEK certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -32,6 +32,17 @@ pub enum SigningKey {
     Reserved(u8),
 }
 
+impl std::fmt::Display for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Vcek => f.write_str("VCEK"),
+            Self::Vlek => f.write_str("VLEK"),
+            Self::None => f.write_str("no key"),
+            Self::Reserved(v) => write!(f, "reserved key type {v}"),
+        }
+    }
+}
+
 impl SigningKey {
     fn from_bits(v: u8) -> Self {
         match v {

@@ -16,8 +16,6 @@
 //! 7. `report data`: REPORT_DATA equals the expected value.
 //! 8. policy checks, when a policy is given.
 
-use std::fmt;
-
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -31,221 +29,9 @@ use crate::chain::{verify_chain, Certificate, ChainError, ChainOptions, PublicKe
 use crate::roots::TrustStore;
 use crate::verify::Status;
 
-/// Which check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum SnpCheckId {
-    Report,
-    Chain,
-    Signature,
-    KeyType,
-    Endorsement,
-    Tcb,
-    ReportData,
-    PolicyMeasurement,
-    PolicyTcb,
-    PolicyDebug,
-    PolicyMigrationAgent,
-    PolicySmt,
-    PolicyVmpl,
-    PolicyHostData,
-    PolicyIdKey,
-    PolicyAuthorKey,
-}
+mod reason;
 
-impl SnpCheckId {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Report => "report",
-            Self::Chain => "chain",
-            Self::Signature => "signature",
-            Self::KeyType => "key type",
-            Self::Endorsement => "endorsement",
-            Self::Tcb => "tcb",
-            Self::ReportData => "report data",
-            Self::PolicyMeasurement => "policy: measurement",
-            Self::PolicyTcb => "policy: min TCB",
-            Self::PolicyDebug => "policy: debug",
-            Self::PolicyMigrationAgent => "policy: migration",
-            Self::PolicySmt => "policy: SMT",
-            Self::PolicyVmpl => "policy: VMPL",
-            Self::PolicyHostData => "policy: host data",
-            Self::PolicyIdKey => "policy: ID key",
-            Self::PolicyAuthorKey => "policy: author key",
-        }
-    }
-}
-
-/// Stable reason codes of SNP checks. They never change meaning; new ones may be added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SnpReason {
-    /// The report is not an ATTESTATION_REPORT this verifier reads.
-    ReportMalformed,
-    /// A certificate does not parse, or lacks AMD's extensions.
-    CertMalformed,
-    /// A certificate in the chain has expired at the verification time.
-    CertExpired,
-    /// A certificate in the chain is not yet valid at the verification time.
-    CertNotYetValid,
-    /// A signature in the chain does not verify (e.g. a VCEK not signed by the ASK).
-    ChainSignatureInvalid,
-    /// No ASK/ASVK or ARK links the VCEK/VLEK to an AMD root.
-    ChainIncomplete,
-    /// The chain ends at (or a supplied ARK is) a root that is not AMD's.
-    ArkUntrusted,
-    /// Another chain failure (the message names the chain's own code).
-    ChainInvalid,
-    /// The report's SIGNATURE_ALGO is not ECDSA P-384/SHA-384.
-    SignatureAlgorithmUnsupported,
-    /// The report signature does not verify under the VCEK/VLEK.
-    SignatureInvalid,
-    /// The report says it is unsigned (SIGNING_KEY = none).
-    ReportUnsigned,
-    /// SIGNING_KEY names another kind of key than the certificate given.
-    SigningKeyMismatch,
-    /// The policy does not allow this kind of signing key.
-    SigningKeyNotAllowed,
-    /// The VCEK's hwID differs from the report's CHIP_ID.
-    HwIdMismatch,
-    /// CHIP_ID is masked (MASK_CHIP_KEY): the VCEK's hwID cannot be compared.
-    ChipIdMasked,
-    /// productName, the ARK and the CPUID name different generations.
-    ProductMismatch,
-    /// An SPL in the certificate differs from the report's REPORTED_TCB.
-    TcbMismatch,
-    /// REPORT_DATA differs from the expected value.
-    ReportDataMismatch,
-    /// The launch measurement is not on the policy's list.
-    MeasurementNotAllowed,
-    /// A TCB component is below the policy's minimum.
-    TcbTooLow,
-    /// The guest policy allows debugging.
-    DebugAllowed,
-    /// The guest policy allows a migration agent.
-    MigrationAgentAllowed,
-    /// SMT is enabled and the policy forbids it.
-    SmtEnabled,
-    /// The report comes from a VMPL above the policy's maximum.
-    VmplTooHigh,
-    /// HOST_DATA differs from the policy's.
-    HostDataMismatch,
-    /// ID_KEY_DIGEST is not on the policy's list.
-    IdKeyNotAllowed,
-    /// AUTHOR_KEY_DIGEST is not on the policy's list.
-    AuthorKeyNotAllowed,
-    /// The evidence comes from a simulated guest whose test ARK the policy does not
-    /// trust.
-    SimulatedUntrusted,
-    /// The check's input was not given.
-    NotRequested,
-    /// A check could not run because an earlier one failed.
-    NotEvaluated,
-}
-
-impl SnpReason {
-    /// The stable code, e.g. `SNP_SIGNATURE_INVALID`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::ReportMalformed => "SNP_REPORT_MALFORMED",
-            Self::CertMalformed => "SNP_CERT_MALFORMED",
-            Self::CertExpired => "SNP_CERT_EXPIRED",
-            Self::CertNotYetValid => "SNP_CERT_NOT_YET_VALID",
-            Self::ChainSignatureInvalid => "SNP_CHAIN_SIGNATURE_INVALID",
-            Self::ChainIncomplete => "SNP_CHAIN_INCOMPLETE",
-            Self::ArkUntrusted => "SNP_ARK_UNTRUSTED",
-            Self::ChainInvalid => "SNP_CHAIN_INVALID",
-            Self::SignatureAlgorithmUnsupported => "SNP_SIGNATURE_ALGORITHM_UNSUPPORTED",
-            Self::SignatureInvalid => "SNP_SIGNATURE_INVALID",
-            Self::ReportUnsigned => "SNP_REPORT_UNSIGNED",
-            Self::SigningKeyMismatch => "SNP_SIGNING_KEY_MISMATCH",
-            Self::SigningKeyNotAllowed => "SNP_SIGNING_KEY_NOT_ALLOWED",
-            Self::HwIdMismatch => "SNP_HWID_MISMATCH",
-            Self::ChipIdMasked => "SNP_CHIP_ID_MASKED",
-            Self::ProductMismatch => "SNP_PRODUCT_MISMATCH",
-            Self::TcbMismatch => "SNP_TCB_MISMATCH",
-            Self::ReportDataMismatch => "SNP_REPORT_DATA_MISMATCH",
-            Self::MeasurementNotAllowed => "SNP_MEASUREMENT_NOT_ALLOWED",
-            Self::TcbTooLow => "SNP_TCB_TOO_LOW",
-            Self::DebugAllowed => "SNP_DEBUG_ALLOWED",
-            Self::MigrationAgentAllowed => "SNP_MIGRATION_AGENT_ALLOWED",
-            Self::SmtEnabled => "SNP_SMT_ENABLED",
-            Self::VmplTooHigh => "SNP_VMPL_TOO_HIGH",
-            Self::HostDataMismatch => "SNP_HOST_DATA_MISMATCH",
-            Self::IdKeyNotAllowed => "SNP_ID_KEY_NOT_ALLOWED",
-            Self::AuthorKeyNotAllowed => "SNP_AUTHOR_KEY_NOT_ALLOWED",
-            Self::SimulatedUntrusted => "SNP_SIMULATED_UNTRUSTED",
-            Self::NotRequested => "NOT_REQUESTED",
-            Self::NotEvaluated => "NOT_EVALUATED",
-        }
-    }
-
-    /// The reason for a chain failure.
-    pub fn of_chain(e: &ChainError) -> Self {
-        match e {
-            ChainError::Malformed { .. } | ChainError::Pem { .. } => Self::CertMalformed,
-            ChainError::Expired { .. } => Self::CertExpired,
-            ChainError::NotYetValid { .. } => Self::CertNotYetValid,
-            ChainError::SignatureInvalid { .. } => Self::ChainSignatureInvalid,
-            ChainError::Incomplete { .. } => Self::ChainIncomplete,
-            ChainError::UntrustedRoot { .. } => Self::ArkUntrusted,
-            _ => Self::ChainInvalid,
-        }
-    }
-}
-
-impl fmt::Display for SnpReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Serialize for SnpReason {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code())
-    }
-}
-
-/// One line of the checklist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct SnpCheck {
-    pub check: SnpCheckId,
-    pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<SnpReason>,
-    pub message: String,
-}
-
-impl SnpCheck {
-    fn pass(check: SnpCheckId, message: impl Into<String>) -> Self {
-        Self {
-            check,
-            status: Status::Pass,
-            reason: None,
-            message: message.into(),
-        }
-    }
-
-    fn fail(check: SnpCheckId, reason: SnpReason, message: impl Into<String>) -> Self {
-        Self {
-            check,
-            status: Status::Fail,
-            reason: Some(reason),
-            message: message.into(),
-        }
-    }
-
-    fn skipped(check: SnpCheckId, reason: SnpReason, message: impl Into<String>) -> Self {
-        Self {
-            check,
-            status: Status::Skipped,
-            reason: Some(reason),
-            message: message.into(),
-        }
-    }
-}
+pub use reason::{SnpCheck, SnpCheckId, SnpReason};
 
 /// The certificates given with a report.
 #[derive(Debug, Clone)]
@@ -319,6 +105,31 @@ pub struct SnpVerdict {
     pub warnings: Vec<String>,
 }
 
+/// Why an endorsement chain is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndorsementChainError {
+    /// A supplied ARK is neither a built-in AMD ARK nor a trusted test ARK.
+    #[error("the supplied ARK '{subject}' (SubjectPublicKeyInfo SHA-256 {spki_sha256}) is not one of AMD's ARKs for Milan, Genoa or Turin")]
+    ArkNotAmd {
+        subject: String,
+        spki_sha256: String,
+    },
+    /// Path building or validation failed.
+    #[error("{0} ({code})", code = .0.code())]
+    Chain(ChainError),
+}
+
+impl EndorsementChainError {
+    /// The SNP reason code.
+    pub fn reason(&self) -> SnpReason {
+        match self {
+            Self::ArkNotAmd { .. } => SnpReason::ArkUntrusted,
+            Self::Chain(e) => SnpReason::of_chain(e),
+        }
+    }
+}
+
 /// Verifies the endorsement chain: `certs.endorsement` through `certs.intermediates`
 /// (and the built-in ASKs) to a built-in ARK, or to a test ARK whose key `test_arks`
 /// names (that ARK must then be supplied, as `certs.ark` or in the intermediates).
@@ -326,7 +137,7 @@ pub fn verify_endorsement_chain(
     certs: &SnpCerts,
     at: OffsetDateTime,
     test_arks: &[[u8; 32]],
-) -> Result<ChainSummary, (SnpReason, String)> {
+) -> Result<ChainSummary, EndorsementChainError> {
     let mut trust = TrustStore::new();
     for a in roots::arks() {
         trust.add_certificate(a.cert.clone());
@@ -340,20 +151,16 @@ pub fn verify_endorsement_chain(
     if let Some(ark) = &certs.ark {
         let h = ark.spki_sha256();
         if roots::ark_generation(&h).is_none() && !test_arks.contains(&h) {
-            return Err((
-                SnpReason::ArkUntrusted,
-                format!(
-                    "the supplied ARK '{}' (SubjectPublicKeyInfo SHA-256 {}) is not one of AMD's ARKs for Milan, Genoa or Turin",
-                    ark.subject_text(),
-                    hex::encode(h)
-                ),
-            ));
+            return Err(EndorsementChainError::ArkNotAmd {
+                subject: ark.subject_text(),
+                spki_sha256: hex::encode(h),
+            });
         }
     }
     let mut pool = certs.intermediates.clone();
     pool.extend(roots::asks().iter().map(|a| a.cert.clone()));
     let chain = verify_chain(&certs.endorsement, &pool, &trust, &ChainOptions::new(at))
-        .map_err(|e| (SnpReason::of_chain(&e), format!("{e} ({})", e.code())))?;
+        .map_err(EndorsementChainError::Chain)?;
     let generation = roots::ark_generation(&chain.anchor.spki_sha256);
     Ok(ChainSummary {
         subjects: chain.subjects(),
@@ -373,7 +180,7 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
             checks.push(SnpCheck::pass(
                 SnpCheckId::Report,
                 format!(
-                    "ATTESTATION_REPORT version {}, VMPL {}, signed by {:?}",
+                    "ATTESTATION_REPORT version {}, VMPL {}, signed by {}",
                     r.version, r.vmpl, r.signing_key
                 ),
             ));
@@ -391,33 +198,7 @@ pub fn verify_report(report: &[u8], certs: &SnpCerts, opts: &SnpOptions) -> SnpV
 
     // 2. chain.
     let chain = verify_endorsement_chain(certs, opts.at, test_arks);
-    checks.push(match &chain {
-        Ok(c) if c.test_ark => SnpCheck::pass(
-            SnpCheckId::Chain,
-            format!(
-                "{} chains to the simulated guest's test ARK {} (trusted by the policy)",
-                short_names(&c.subjects),
-                hex::encode(c.ark_spki_sha256)
-            ),
-        ),
-        Ok(c) => SnpCheck::pass(
-            SnpCheckId::Chain,
-            format!(
-                "{} (AMD {} root), valid at {}",
-                short_names(&c.subjects),
-                c.generation.map(Generation::name).unwrap_or("?"),
-                opts.at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default()
-            ),
-        ),
-        Err((reason, msg)) if opts.simulated => SnpCheck::fail(
-            SnpCheckId::Chain,
-            SnpReason::SimulatedUntrusted,
-            format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {msg} ({reason})"),
-        ),
-        Err((reason, msg)) => SnpCheck::fail(SnpCheckId::Chain, *reason, msg.clone()),
-    });
+    checks.push(chain_check(&chain, opts));
     let chain = chain.ok();
 
     let ext = VcekExtensions::from_certificate(&certs.endorsement);
@@ -543,6 +324,82 @@ fn short_names(subjects: &[String]) -> String {
         .join(" -> ")
 }
 
+/// The `chain` line of the checklist.
+fn chain_check(chain: &Result<ChainSummary, EndorsementChainError>, opts: &SnpOptions) -> SnpCheck {
+    match chain {
+        Ok(c) if c.test_ark => SnpCheck::pass(
+            SnpCheckId::Chain,
+            format!(
+                "{} chains to the simulated guest's test ARK {} (trusted by the policy)",
+                short_names(&c.subjects),
+                hex::encode(c.ark_spki_sha256)
+            ),
+        ),
+        Ok(c) => SnpCheck::pass(
+            SnpCheckId::Chain,
+            format!(
+                "{} (AMD {} root), valid at {}",
+                short_names(&c.subjects),
+                c.generation.map(Generation::name).unwrap_or("?"),
+                opts.at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(e) if opts.simulated && e.reason() == SnpReason::ArkUntrusted => SnpCheck::fail(
+            SnpCheckId::Chain,
+            SnpReason::SimulatedUntrusted,
+            format!("simulated SEV-SNP evidence, and the policy does not trust its test ARK ([snp] trusted_test_arks): {e} ({})", e.reason()),
+        ),
+        Err(e) => SnpCheck::fail(SnpCheckId::Chain, e.reason(), e.to_string()),
+    }
+}
+
+/// The certificates alone, without a report (what `snpguest verify certs` checks): the
+/// chain, and that the VCEK/VLEK carries AMD's extensions for the generation of its ARK.
+pub fn verify_certs(certs: &SnpCerts, opts: &SnpOptions) -> SnpVerdict {
+    let policy = opts.policy.clone().unwrap_or_default();
+    let chain = verify_endorsement_chain(certs, opts.at, &policy.trusted_test_arks);
+    let mut checks = vec![chain_check(&chain, opts)];
+    let chain = chain.ok();
+    let ext = VcekExtensions::from_certificate(&certs.endorsement);
+    let product = ext
+        .as_ref()
+        .ok()
+        .and_then(|x| Generation::from_product_name(&x.product_name));
+    let generation = chain.as_ref().and_then(|c| c.generation).or(product);
+    checks.push(match &ext {
+        Err(e) => SnpCheck::fail(
+            SnpCheckId::Endorsement,
+            SnpReason::CertMalformed,
+            e.to_string(),
+        ),
+        Ok(x) => match chain.as_ref().and_then(|c| c.generation) {
+            Some(g) if product != Some(g) => SnpCheck::fail(
+                SnpCheckId::Endorsement,
+                SnpReason::ProductMismatch,
+                format!("productName {:?} under the {g} ARK", x.product_name),
+            ),
+            _ => {
+                let fmc = x.fmc_spl.map(|f| format!("fmc {f} ")).unwrap_or_default();
+                let id = match (&x.hw_id, &x.csp_id) {
+                    (Some(hw), _) => format!("hwID {}", hex::encode(hw)),
+                    (_, Some(csp)) => format!("CSP {csp}"),
+                    _ => String::new(),
+                };
+                SnpCheck::pass(
+                    SnpCheckId::Endorsement,
+                    format!(
+                        "{} {}, SPLs {fmc}bl {} tee {} snp {} ucode {}, {id}",
+                        x.product_name, x.kind, x.bl_spl, x.tee_spl, x.snp_spl, x.ucode_spl
+                    ),
+                )
+            }
+        },
+    });
+    finish(checks, generation, chain, ext.ok(), None, &policy)
+}
+
 fn finish(
     checks: Vec<SnpCheck>,
     generation: Option<Generation>,
@@ -593,7 +450,7 @@ fn key_type(report: &AttestationReport, x: &VcekExtensions, policy: &SnpPolicy) 
             id,
             SnpReason::SigningKeyMismatch,
             format!(
-                "the report says it is signed by a {reported:?}, the certificate given is a {:?}",
+                "the report says it is signed by a {reported}, the certificate given is a {}",
                 x.kind
             ),
         );
@@ -602,7 +459,7 @@ fn key_type(report: &AttestationReport, x: &VcekExtensions, policy: &SnpPolicy) 
         return SnpCheck::fail(
             id,
             SnpReason::SigningKeyNotAllowed,
-            format!("the policy does not accept {reported:?}-signed reports"),
+            format!("the policy does not accept {reported}-signed reports"),
         );
     }
     let csp = x
@@ -610,7 +467,7 @@ fn key_type(report: &AttestationReport, x: &VcekExtensions, policy: &SnpPolicy) 
         .as_deref()
         .map(|c| format!(" (CSP {c})"))
         .unwrap_or_default();
-    SnpCheck::pass(id, format!("{reported:?}{csp}, as the report says"))
+    SnpCheck::pass(id, format!("{reported}{csp}, as the report says"))
 }
 
 fn endorsement(

@@ -3,7 +3,8 @@
 //! this batch: `[0..32]` = SHA-256 of the batch header, `[32..64]` = SHA-256 of the TPM
 //! AK's TPM2B_PUBLIC when the batch carries TPM evidence too, zeros otherwise.
 //!
-//! Simulated evidence (`simulated: true`) passes only when the policy's `[snp]
+//! Without a policy `[snp]` table the table's defaults apply (debugging and migration
+//! agents forbidden). Simulated evidence (`simulated: true`) passes only when the policy's `[snp]
 //! trusted_test_arks` names its test ARK; a simulated report whose chain ends at a real
 //! AMD ARK is refused (the flag is not a thing a real guest says).
 
@@ -69,7 +70,9 @@ pub(super) fn snp_check(
     let ak = ev.tpm.as_ref().map(|t| t.ak.public.0.as_slice());
     let mut opts = SnpOptions::new(at);
     opts.report_data = Some(expected_report_data(&header_hash.0, ak));
-    opts.policy = policy.and_then(|p| p.snp.clone());
+    // Without an `[snp]` table the defaults apply: debugging and migration agents
+    // forbidden, any measurement, TCB and VMPL.
+    opts.policy = Some(policy.and_then(|p| p.snp.clone()).unwrap_or_default());
     opts.simulated = snp.simulated;
     let certs = SnpCerts {
         endorsement,
