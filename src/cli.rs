@@ -4,6 +4,8 @@
 #[cfg(feature = "tpm")]
 mod attest;
 mod ca;
+#[cfg(feature = "tpm")]
+mod daemon;
 mod docs;
 mod ear;
 mod export;
@@ -65,6 +67,8 @@ enum Command {
     #[cfg(feature = "tpm")]
     Attest(attest::AttestArgs),
     Export(export::ExportArgs),
+    #[cfg(feature = "tpm")]
+    Daemon(daemon::DaemonArgs),
     Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
@@ -84,6 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         #[cfg(feature = "tpm")]
         Command::Attest(args) => attest::run(args),
         Command::Export(args) => export::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Daemon(args) => daemon::run(args),
         Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
