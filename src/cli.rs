@@ -10,6 +10,8 @@ mod docs;
 mod ear;
 mod export;
 mod inspect;
+mod record;
+mod run;
 mod seal;
 #[cfg(feature = "tpm")]
 mod swtpm;
@@ -69,6 +71,8 @@ enum Command {
     Export(export::ExportArgs),
     #[cfg(feature = "tpm")]
     Daemon(daemon::DaemonArgs),
+    Record(Box<record::RecordArgs>),
+    Run(run::RunArgs),
     Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
@@ -90,6 +94,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Export(args) => export::run(args),
         #[cfg(feature = "tpm")]
         Command::Daemon(args) => daemon::run(args),
+        Command::Record(args) => record::run(*args),
+        Command::Run(args) => run::run(args),
         Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),

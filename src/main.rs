@@ -7,6 +7,7 @@
 mod batch;
 mod ca;
 mod cli;
+mod client;
 #[cfg(feature = "tpm")]
 mod daemon;
 mod files;
