@@ -76,6 +76,7 @@ impl Quoter {
             delay: config.quote_delay,
             open: None,
             pending: None,
+            profile: Vec::new(),
         };
         std::thread::Builder::new()
             .name("cerd-tpm".into())
@@ -128,6 +129,9 @@ struct Worker {
     open: Option<Open>,
     /// A profile measurement not yet in the PCR.
     pending: Option<Vec<Measurement>>,
+    /// The last profile asked for, measured again when the TPM was reset (new boot,
+    /// no log yet).
+    profile: Vec<Measurement>,
 }
 
 impl Worker {
@@ -141,6 +145,7 @@ impl Worker {
                 let _ = reply.send(result);
             }
             Job::Measure { items, reply } => {
+                self.profile.clone_from(&items);
                 self.pending = Some(items);
                 let result = self.measure_pending();
                 if result.is_err() {
@@ -163,6 +168,15 @@ impl Worker {
                 ek_chain.extend(batch::pem_chain(path)?);
             }
             let id = TpmIdentity::read(&mut tpm, &ak, ak_certs, ek_chain)?;
+            // A TPM reset (reboot, restarted swtpm) cleared the PCR: this boot has no
+            // log yet, so the profile is measured again before the next quote.
+            if self.pending.is_none()
+                && !self.profile.is_empty()
+                && measure::current_log(&mut tpm, &self.log_dir)?.is_none()
+            {
+                eprintln!("cerd: the TPM was reset (no measurement log for this boot); measuring the runtime profile again");
+                self.pending = Some(self.profile.clone());
+            }
             self.open = Some(Open { tpm, ak, id });
         }
         self.open
@@ -192,6 +206,7 @@ impl Worker {
     }
 
     fn quote(&mut self, qualifying: &[u8; 32]) -> anyhow::Result<Quoted> {
+        self.ensure_open()?;
         self.measure_pending()?;
         let (pcr, dir, delay) = (self.pcr, self.log_dir.clone(), self.delay);
         let open = self.ensure_open()?;

@@ -277,18 +277,7 @@ mod swtpm {
                     state.path("tpm2-00.permall"),
                 )
                 .unwrap();
-                let mut child = Command::new("swtpm")
-                    .args(["socket", "--tpm2", "--tpmstate"])
-                    .arg(format!("dir={}", state.root().display()))
-                    .arg("--server")
-                    .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
-                    .arg("--ctrl")
-                    .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
-                    .args(["--flags", "not-need-init,startup-clear"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
+                let mut child = spawn(state.root(), port);
                 let deadline = Instant::now() + Duration::from_secs(5);
                 while Instant::now() < deadline {
                     if let Ok(Some(_)) = child.try_wait() {
@@ -307,6 +296,39 @@ mod swtpm {
 
         pub fn tcti(&self) -> String {
             format!("swtpm:host=127.0.0.1,port={}", self.port)
+        }
+
+        /// Kills the swtpm (SIGKILL): the TPM is gone until [`Swtpm::restart`].
+        #[allow(dead_code)]
+        pub fn stop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+
+        /// Starts the swtpm again on the same ports and state (a TPM reset: PCRs
+        /// cleared, resetCount incremented, persistent keys kept).
+        #[allow(dead_code)]
+        pub fn restart(&mut self) {
+            self.stop();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                let mut child = spawn(self.state.root(), self.port);
+                let until = Instant::now() + Duration::from_secs(2);
+                while Instant::now() < until {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        break; // port not free yet
+                    }
+                    if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                        self.child = child;
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("could not restart swtpm on port {}", self.port);
         }
 
         /// The swtpm's state directory.
@@ -328,6 +350,21 @@ mod swtpm {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+
+    fn spawn(state: &Path, port: u16) -> Child {
+        Command::new("swtpm")
+            .args(["socket", "--tpm2", "--tpmstate"])
+            .arg(format!("dir={}", state.display()))
+            .arg("--server")
+            .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+            .arg("--ctrl")
+            .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+            .args(["--flags", "not-need-init,startup-clear"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     /// A port P such that P and P+1 were both free a moment ago.
