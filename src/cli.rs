@@ -3,6 +3,8 @@
 
 #[cfg(feature = "tpm")]
 mod attest;
+#[cfg(feature = "tpm")]
+mod bench;
 mod ca;
 #[cfg(feature = "tpm")]
 mod daemon;
@@ -73,6 +75,8 @@ enum Command {
     Daemon(daemon::DaemonArgs),
     Record(Box<record::RecordArgs>),
     Run(run::RunArgs),
+    #[cfg(feature = "tpm")]
+    Bench(bench::BenchArgs),
     Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
@@ -96,6 +100,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Daemon(args) => daemon::run(args),
         Command::Record(args) => record::run(*args),
         Command::Run(args) => run::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Bench(args) => bench::run(args),
         Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
