@@ -76,6 +76,42 @@ fn submit_attest_fetch_verify() {
     let all: Vec<String> = d.attested(&hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     check_chain(&all);
 
+    // cer export --since N --to DIR writes the attested bundles as files.
+    let sock = d.socket.display().to_string();
+    let out = host.dir.path("export");
+    let run = cer([
+        "export",
+        "--socket",
+        &sock,
+        "--since",
+        "0",
+        "--to",
+        out.to_str().unwrap(),
+    ])
+    .expect(0);
+    assert_eq!(run.stdout.trim(), "3", "the last position written");
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    let mut args = vec!["verify".to_string()];
+    args.extend(files);
+    cer(&args).expect(0);
+    let out2 = host.dir.path("export2");
+    cer([
+        "export",
+        "--socket",
+        &sock,
+        "--since",
+        "2",
+        "--to",
+        out2.to_str().unwrap(),
+    ])
+    .expect(0);
+    assert_eq!(std::fs::read_dir(&out2).unwrap().count(), 1);
+
     let metrics = d.request("GET", "/metrics", b"").body;
     assert!(metrics.contains("cerd_records_sealed_total 3"), "{metrics}");
     assert!(
