@@ -27,7 +27,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use cerd_attestation::record::Runtime;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -53,14 +52,15 @@ pub struct Shared {
     /// The last quoted batch (answers GETs of recent records without a rebuild).
     pub last_done: Mutex<Option<Arc<BatchDone>>>,
     health: Mutex<Health>,
-    runtime: RwLock<Arc<Runtime>>,
+    /// `snapshot.runtime` of new records, encoded once per profile.
+    runtime: RwLock<Arc<serde_json::Value>>,
     readers: Mutex<Vec<Reader>>,
     stopping: AtomicBool,
 }
 
 impl Shared {
     /// `snapshot.runtime` for new records.
-    pub fn runtime(&self) -> Arc<Runtime> {
+    pub fn runtime(&self) -> Arc<serde_json::Value> {
         self.runtime
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -171,6 +171,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map(|r| Durable {
             seq: r.seq,
             hash: r.hash,
+            received: Instant::now(),
         })
         .collect();
     if !recovered.is_empty() {
@@ -196,7 +197,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         waiters: Mutex::default(),
         last_done: Mutex::new(None),
         health: Mutex::new(Health::new(config.tcti.to_string())),
-        runtime: RwLock::new(Arc::new(profile.runtime())),
+        runtime: RwLock::new(Arc::new(profile.runtime_json()?)),
         readers: Mutex::new(vec![reader]),
         stopping: AtomicBool::new(false),
         config,
@@ -263,7 +264,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 let c = shared.config.clone();
                 match tokio::task::spawn_blocking(move || Profile::hash(&c)).await {
                     Ok(Ok(p)) => {
-                        *shared.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(p.runtime());
+                        match p.runtime_json() {
+                            Ok(v) => *shared.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(v),
+                            Err(e) => { eprintln!("cerd: SIGHUP: keeping the previous profile: {e:#}"); continue; }
+                        }
                         measure(&shared, &quoter, &p).await;
                     }
                     Ok(Err(e)) => eprintln!("cerd: SIGHUP: keeping the previous profile: {e:#}"),

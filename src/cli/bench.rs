@@ -214,6 +214,9 @@ async fn drive(args: &BenchArgs, socket: &Path, pid: u32) -> anyhow::Result<Valu
         }
     }
     let submit_end_us = now_us();
+    // Peak RSS under load (before the listing below, which is not the daemon's
+    // steady state).
+    peak_rss = peak_rss.max(rss_kib(pid).0);
     eprintln!(
         "cer bench: {} records acknowledged; waiting for attestation",
         submitted.len()
@@ -239,7 +242,7 @@ async fn drive(args: &BenchArgs, socket: &Path, pid: u32) -> anyhow::Result<Valu
         let (_, body) = probe
             .request(
                 Method::GET,
-                &format!("/v1/records?since={since}&limit=10000"),
+                &format!("/v1/records?since={since}&limit=2000"),
                 None,
             )
             .await?;
@@ -264,8 +267,6 @@ async fn drive(args: &BenchArgs, socket: &Path, pid: u32) -> anyhow::Result<Valu
         }
         since = page.get("next").and_then(Value::as_i64).unwrap_or(i64::MAX);
     }
-    let (vm_hwm, _) = rss_kib(pid);
-    peak_rss = peak_rss.max(vm_hwm);
     let (_, metrics) = probe.request(Method::GET, "/metrics", None).await?;
     let metrics = String::from_utf8_lossy(&metrics).into_owned();
     let batches = metric(&metrics, "cerd_batches_total");

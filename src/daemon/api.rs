@@ -177,6 +177,7 @@ async fn submit(
             ))
         }
     };
+    let received = std::time::Instant::now();
     let bytes = read_body(shared, req).await?;
     let sealed = submit::parse(&bytes)
         .and_then(|d| submit::seal(d, &shared.runtime()))
@@ -211,6 +212,7 @@ async fn submit(
         hash: sealed.hash,
         body: sealed.body.clone(),
         received_us: store::now_us(),
+        received,
     };
     let stored = shared.writer.insert(record).await.map_err(|e| {
         error(

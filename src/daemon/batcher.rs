@@ -78,7 +78,17 @@ pub type Waiters = Mutex<HashMap<Sha256Digest, Vec<oneshot::Sender<Arc<BatchDone
 
 struct Pending {
     durable: Durable,
+    /// When the record's request arrived: the window counts from here.
     arrived: Instant,
+}
+
+impl Pending {
+    fn new(durable: Durable) -> Self {
+        Self {
+            arrived: durable.received,
+            durable,
+        }
+    }
 }
 
 /// Runs until shutdown: then the open batch is quoted (if the TPM answers within
@@ -111,10 +121,7 @@ pub async fn run(
             if stopping {
                 // Take whatever the writer acknowledged before the stop.
                 while let Ok(d) = durable.try_recv() {
-                    pending.push_back(Pending {
-                        durable: d,
-                        arrived: Instant::now(),
-                    });
+                    pending.push_back(Pending::new(d));
                 }
                 if pending.is_empty() {
                     return;
@@ -122,7 +129,7 @@ pub async fn run(
             } else {
                 tokio::select! {
                     d = durable.recv() => match d {
-                        Some(d) => pending.push_back(Pending { durable: d, arrived: Instant::now() }),
+                        Some(d) => pending.push_back(Pending::new(d)),
                         None => stopping = true,
                     },
                     _ = shutdown.changed() => stopping = true,
@@ -138,7 +145,7 @@ pub async fn run(
             tokio::select! {
                 biased;
                 d = durable.recv() => match d {
-                    Some(d) => pending.push_back(Pending { durable: d, arrived: Instant::now() }),
+                    Some(d) => pending.push_back(Pending::new(d)),
                     None => stopping = true,
                 },
                 _ = shutdown.changed() => stopping = true,
@@ -147,10 +154,7 @@ pub async fn run(
         }
         while pending.len() < max {
             match durable.try_recv() {
-                Ok(d) => pending.push_back(Pending {
-                    durable: d,
-                    arrived: Instant::now(),
-                }),
+                Ok(d) => pending.push_back(Pending::new(d)),
                 Err(_) => break,
             }
         }

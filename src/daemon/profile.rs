@@ -55,6 +55,11 @@ impl Profile {
         )
     }
 
+    /// [`Profile::runtime`] as JSON.
+    pub fn runtime_json(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::to_value(self.runtime()).context("cannot encode the runtime")
+    }
+
     /// The log events to measure, binary first.
     pub fn measurements(&self) -> anyhow::Result<Vec<Measurement>> {
         let mut out = Vec::new();

@@ -78,6 +78,8 @@ pub struct NewRecord {
     /// The sealed bundle, compact JSON, no `meta`.
     pub body: String,
     pub received_us: i64,
+    /// When the request arrived (the batch window counts from here).
+    pub received: std::time::Instant,
 }
 
 /// A record made durable: its `seq`, or `None` when the same record was already stored.
@@ -121,6 +123,7 @@ pub struct Writer {
 pub struct Durable {
     pub seq: i64,
     pub hash: Sha256Digest,
+    pub received: std::time::Instant,
 }
 
 impl Writer {
@@ -196,6 +199,7 @@ fn writer_loop(
                                 let _ = durable.send(Durable {
                                     seq,
                                     hash: rec.hash,
+                                    received: rec.received,
                                 });
                             }
                             let _ = ack.send(Ok(result));
@@ -397,10 +401,10 @@ impl Reader {
         Ok(out)
     }
 
-    /// Records with `seq > since`, at most `limit`, in order.
+    /// Records with `seq > since`, at most `limit`, in order (without their bodies).
     pub fn page(&self, since: i64, limit: i64) -> anyhow::Result<Vec<RecordRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, hash, body, received_us FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, hash, '', received_us FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map([since, limit], record_row)?;
         let mut out = Vec::new();

@@ -5,9 +5,10 @@
 //! is kept apart under `snapshot.clientClaims` (hashed, but labelled as the client's
 //! claim, not as something the daemon measured).
 
-use cerd_attestation::record::{self, Parameters, Runtime, Snapshot, Timestamp};
+use cerd_attestation::record::{self, Parameters, Snapshot, Timestamp};
 use cerd_attestation::verify::content_digest;
 use cerd_attestation::Sha256Digest;
+use cerd_attestation::{canonical, json};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -86,7 +87,8 @@ pub struct Sealed {
 }
 
 /// Seals a description with the daemon's runtime.
-pub fn seal(desc: RunDescription, runtime: &Runtime) -> Result<Sealed, FieldError> {
+/// `runtime` is the JSON of `snapshot.runtime` (the daemon's profile).
+pub fn seal(desc: RunDescription, runtime: &Value) -> Result<Sealed, FieldError> {
     let non_empty = |field: &str, v: String| {
         if v.is_empty() {
             Err(FieldError::new(field, "must not be empty"))
@@ -115,7 +117,6 @@ pub fn seal(desc: RunDescription, runtime: &Runtime) -> Result<Sealed, FieldErro
         parameters,
     );
     snapshot.app_id = app_id;
-    snapshot.runtime = Some(runtime.clone());
     let mut claims = desc.claims.unwrap_or_default();
     if let Some(rt) = desc.runtime {
         claims.insert("runtime".into(), rt);
@@ -125,15 +126,34 @@ pub fn seal(desc: RunDescription, runtime: &Runtime) -> Result<Sealed, FieldErro
             .other
             .insert("clientClaims".into(), Value::Object(claims));
     }
-    let bundle = record::seal(&snapshot, Timestamp::now())
-        .map_err(|e| FieldError::new("claims", e.to_string()))?;
-    let hash = bundle
-        .get("certificateHash")
-        .and_then(Value::as_str)
-        .and_then(|h| Sha256Digest::parse(h).ok())
-        .ok_or_else(|| {
-            FieldError::new(".", "sealing produced no certificateHash (a bug in cerd)")
-        })?;
+    // The bundle is built here rather than by `record::seal` so the runtime (the same
+    // for every record) is encoded once per profile, not once per record; the unit
+    // tests check the result verifies with the library's verifier.
+    let mut snapshot = serde_json::to_value(&snapshot)
+        .map_err(|e| FieldError::new(".", format!("cannot encode the record: {e}")))?;
+    if let Some(s) = snapshot.as_object_mut() {
+        s.insert("runtime".into(), runtime.clone());
+    }
+    let mut top = Map::new();
+    top.insert("bundleType".into(), record::BUNDLE_TYPE.into());
+    top.insert("version".into(), record::BUNDLE_VERSION.into());
+    top.insert("createdAt".into(), Timestamp::now().to_string().into());
+    top.insert("snapshot".into(), snapshot);
+    let mut bundle = Value::Object(top);
+    if json::deeper_than(&bundle, json::MAX_DEPTH) {
+        return Err(FieldError::new(
+            "claims",
+            format!(
+                "the record would nest deeper than {} levels",
+                json::MAX_DEPTH
+            ),
+        ));
+    }
+    // Exactly the hashed fields so far: certificateHash = SHA-256(JCS(bundle)).
+    let hash = canonical::digest(&bundle).map_err(|e| FieldError::new("claims", e.to_string()))?;
+    if let Some(top) = bundle.as_object_mut() {
+        top.insert("certificateHash".into(), hash.to_string().into());
+    }
     let body = serde_json::to_string(&bundle)
         .map_err(|e| FieldError::new(".", format!("cannot encode the record: {e}")))?;
     Ok(Sealed { hash, body })
@@ -165,8 +185,14 @@ fn content(
 mod tests {
     use super::*;
 
-    fn runtime() -> Runtime {
-        Runtime::new(None, Vec::new(), Vec::new(), crate::host::fingerprint())
+    fn runtime() -> Value {
+        serde_json::to_value(cerd_attestation::record::Runtime::new(
+            None,
+            Vec::new(),
+            Vec::new(),
+            crate::host::fingerprint(),
+        ))
+        .unwrap()
     }
 
     fn field(body: &str) -> String {

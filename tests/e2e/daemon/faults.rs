@@ -170,8 +170,13 @@ fn malformed_oversized_and_slow_requests() {
     assert_eq!(a.status, 400);
 
     // Oversized: by Content-Length, and chunked without a length.
-    let big = "x".repeat(70_000);
-    let a = post(&big);
+    // (The daemon answers from the headers; the body is not sent, so the test does
+    // not race the daemon closing the connection.)
+    let a = raw(
+        &d.socket,
+        b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n{",
+    )
+    .unwrap();
     assert_eq!(a.status, 413, "{}", a.body);
     let mut chunked = b"POST /v1/records HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
     for _ in 0..10 {
