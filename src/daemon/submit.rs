@@ -139,7 +139,7 @@ pub fn seal(desc: RunDescription, runtime: &Value) -> Result<Sealed, FieldError>
     top.insert("version".into(), record::BUNDLE_VERSION.into());
     top.insert("createdAt".into(), Timestamp::now().to_string().into());
     top.insert("snapshot".into(), snapshot);
-    let mut bundle = Value::Object(top);
+    let bundle = Value::Object(top);
     if json::deeper_than(&bundle, json::MAX_DEPTH) {
         return Err(FieldError::new(
             "claims",
@@ -149,13 +149,23 @@ pub fn seal(desc: RunDescription, runtime: &Value) -> Result<Sealed, FieldError>
             ),
         ));
     }
-    // Exactly the hashed fields so far: certificateHash = SHA-256(JCS(bundle)).
-    let hash = canonical::digest(&bundle).map_err(|e| FieldError::new("claims", e.to_string()))?;
-    if let Some(top) = bundle.as_object_mut() {
-        top.insert("certificateHash".into(), hash.to_string().into());
+    // Exactly the hashed fields so far: certificateHash = SHA-256(JCS(bundle)). The
+    // stored body is that canonical text with certificateHash added at the end (key
+    // order does not matter in JSON), so the record is encoded once.
+    let canonical =
+        canonical::to_bytes(&bundle).map_err(|e| FieldError::new("claims", e.to_string()))?;
+    let hash = Sha256Digest::of(&canonical);
+    let mut body = String::from_utf8(canonical)
+        .map_err(|e| FieldError::new(".", format!("canonical JSON is not UTF-8: {e}")))?;
+    if body.pop() != Some('}') {
+        return Err(FieldError::new(
+            ".",
+            "canonical JSON is not an object (a bug in cerd)",
+        ));
     }
-    let body = serde_json::to_string(&bundle)
-        .map_err(|e| FieldError::new(".", format!("cannot encode the record: {e}")))?;
+    body.push_str(",\"certificateHash\":\"");
+    body.push_str(&hash.to_string());
+    body.push_str("\"}");
     Ok(Sealed { hash, body })
 }
 
