@@ -241,8 +241,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shared.config.tcti
     );
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    let mut usec = 0u64;
-    if sd_notify::watchdog_enabled(false, &mut usec) {
+    if let Some(usec) = watchdog_usec() {
         let every = Duration::from_micros(usec / 2).max(Duration::from_millis(100));
         tokio::spawn(async move {
             loop {
@@ -304,6 +303,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The watchdog interval systemd asks for, as sd_watchdog_enabled(3) reads it:
+/// WATCHDOG_USEC, applying to this process unless WATCHDOG_PID names another one.
+fn watchdog_usec() -> Option<u64> {
+    let usec = std::env::var("WATCHDOG_USEC").ok()?.parse::<u64>().ok()?;
+    match std::env::var("WATCHDOG_PID") {
+        Ok(pid) if pid.parse::<u32>().ok() != Some(std::process::id()) => None,
+        _ => (usec > 0).then_some(usec),
+    }
+}
+
 /// Measures the profile into the PCR and records the outcome in health and SQLite.
 async fn measure(shared: &Arc<Shared>, quoter: &Quoter, profile: &Profile) {
     let items = match profile.measurements() {
@@ -319,6 +328,7 @@ async fn measure(shared: &Arc<Shared>, quoter: &Quoter, profile: &Profile) {
             shared.writer.profile(store::NewProfile {
                 files: profile.describe().to_string(),
                 log_path: m.log_path.display().to_string(),
+                log: m.log_json.clone(),
                 notices: serde_json::to_string(&m.notices).unwrap_or_default(),
             });
         }

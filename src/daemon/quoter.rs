@@ -31,6 +31,8 @@ pub struct Quoted {
 #[derive(Debug)]
 pub struct Measured {
     pub log_path: PathBuf,
+    /// The log (CEL JSON) right after the measurement.
+    pub log_json: String,
     /// Reconciliation notices (foreign extends, interrupted measurements).
     pub notices: Vec<String>,
     /// True when a notice means the PCR held something the log did not account for.
@@ -199,6 +201,7 @@ impl Worker {
         let report = measure::measure(&mut open.tpm, &dir, pcr, items, &mut tell)?;
         self.pending = None;
         Ok(Some(Measured {
+            log_json: report.log.to_json(),
             log_path: report.log_path,
             unaccounted: notices.iter().any(|(_, u)| *u),
             notices: notices.into_iter().map(|(n, _)| n).collect(),

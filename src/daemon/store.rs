@@ -6,8 +6,9 @@
 //! - `batches`: every quoted batch: its header (the 94-byte encoding), the range of
 //!   record `seq`s it covers (batches are consecutive ranges: the batcher takes records
 //!   in `seq` order), and the TPM evidence of its quote (JSON).
-//! - `profile`: each runtime-profile measurement (start, SIGHUP): the measured files and
-//!   what the measurement log reconciliation found.
+//! - `profile`: each runtime-profile measurement (start, SIGHUP): the measured files,
+//!   the measurement log as it was right after (CEL JSON; the live log is the file
+//!   `cer tpm measure` keeps in step with the PCR) and what reconciliation found.
 //!
 //! One writer thread owns the write connection ([`Writer`]): it takes every command
 //! waiting in its queue, applies them in one transaction, commits (one fsync of the WAL
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS profile (
     measured_us INTEGER NOT NULL,
     files TEXT NOT NULL,
     log_path TEXT NOT NULL,
+    log TEXT NOT NULL,
     notices TEXT NOT NULL
 );
 ";
@@ -101,6 +103,8 @@ pub struct NewBatch {
 pub struct NewProfile {
     pub files: String,
     pub log_path: String,
+    /// The measurement log (CEL JSON) right after the measurement.
+    pub log: String,
     pub notices: String,
 }
 
@@ -265,8 +269,8 @@ fn apply(conn: &mut Connection, group: &[Command]) -> anyhow::Result<Vec<Option<
                 }
                 Command::Profile(p) => {
                     tx.execute(
-                        "INSERT INTO profile(measured_us, files, log_path, notices) VALUES (?1, ?2, ?3, ?4)",
-                        params![now_us(), p.files, p.log_path, p.notices],
+                        "INSERT INTO profile(measured_us, files, log_path, log, notices) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![now_us(), p.files, p.log_path, p.log, p.notices],
                     )?;
                     out.push(None);
                 }

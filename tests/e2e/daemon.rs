@@ -58,6 +58,11 @@ impl Host {
 
     /// Starts `cer daemon` and waits until it answers.
     pub fn start(&self) -> Daemon {
+        self.start_with_env(&[])
+    }
+
+    /// [`Host::start`] with extra environment variables.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -67,6 +72,7 @@ impl Host {
             .arg("daemon")
             .arg("--config")
             .arg(&self.config)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -72,3 +72,34 @@ fn sigterm_quotes_the_open_batch_and_exits_quickly() {
     assert_eq!(health.status, 503, "{}", health.body);
     assert_eq!(health.json()["status"], "degraded");
 }
+
+/// systemd integration (Type=notify): READY=1 once serving, WATCHDOG=1 pings at half
+/// the watchdog interval, STOPPING=1 on SIGTERM, on a real NOTIFY_SOCKET.
+#[test]
+fn notifies_systemd() {
+    let host = Host::new("window_ms = 20");
+    let path = host.dir.path("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut d = host.start_with_env(&[
+        ("NOTIFY_SOCKET", path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "400000"),
+    ]);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !(seen.iter().any(|m: &String| m.contains("READY=1"))
+        && seen.iter().any(|m| m.contains("WATCHDOG=1")))
+    {
+        let n = sock.recv(&mut buf).expect("a notification within 10 s");
+        seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let (_, code) = d.term();
+    assert_eq!(code, Some(0));
+    loop {
+        let n = sock.recv(&mut buf).expect("STOPPING=1 after SIGTERM");
+        if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
+            break;
+        }
+    }
+}
