@@ -194,12 +194,20 @@ fn writer_loop(
         let outcome = apply(&mut conn, &group);
         match outcome {
             Ok(results) => {
-                let mut new = 0i64;
+                // Counted before the batcher can see (and subtract) them.
+                let new = results
+                    .iter()
+                    .zip(&group)
+                    .filter(|(r, c)| r.is_some() && matches!(c, Command::Insert(..)))
+                    .count();
+                depth.fetch_add(
+                    i64::try_from(new).unwrap_or(0),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 for (cmd, result) in group.drain(..).zip(results) {
                     match cmd {
                         Command::Insert(rec, ack) => {
                             if let Some(seq) = result {
-                                new = new.saturating_add(1);
                                 let _ = durable.send(Durable {
                                     seq,
                                     hash: rec.hash,
@@ -214,7 +222,6 @@ fn writer_loop(
                         Command::Profile(_) => {}
                     }
                 }
-                depth.fetch_add(new, std::sync::atomic::Ordering::Relaxed);
             }
             Err(e) => {
                 let msg = format!("cannot store: {e:#}");
