@@ -150,6 +150,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // First, so a second daemon on the same socket stops before touching the state
+    // or the TPM. Connections wait in the listen queue until serving starts.
+    let unix = bind_unix(&config)?;
     std::fs::create_dir_all(&config.state_dir).with_context(|| {
         format!(
             "cannot create state directory {}",
@@ -205,7 +208,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     measure(&shared, &quoter, &profile).await;
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let unix = bind_unix(&shared.config)?;
     let mut accepts = vec![tokio::spawn(accept_unix(
         unix,
         shared.clone(),

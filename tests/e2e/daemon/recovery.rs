@@ -103,3 +103,26 @@ fn notifies_systemd() {
         }
     }
 }
+
+/// A bad config, a missing profile file and a second daemon on the same socket are
+/// one-line errors with exit 2.
+#[test]
+fn start_errors_are_one_line() {
+    let host = Host::new("window_ms = 20");
+    let bad = host.dir.write("bad.toml", "[api]\nsockett = \"/tmp/x\"\n");
+    let run = crate::util::cer(["daemon", "--config", bad.to_str().unwrap()]).expect(2);
+    assert!(run.one_error_line().contains("sockett"), "{}", run.stderr);
+    let text = std::fs::read_to_string(&host.config)
+        .unwrap()
+        .replace("models/*.gguf", "nothing/*.gguf");
+    let missing = host.dir.write("missing.toml", text);
+    let run = crate::util::cer(["daemon", "--config", missing.to_str().unwrap()]).expect(2);
+    assert!(run.stderr.contains("matches no file"), "{}", run.stderr);
+    let _d = host.start();
+    let run = crate::util::cer(["daemon", "--config", host.config.to_str().unwrap()]).expect(2);
+    assert!(
+        run.stderr.contains("another daemon is listening"),
+        "{}",
+        run.stderr
+    );
+}
