@@ -75,8 +75,9 @@ impl Shared {
         self.health().tpm = Some(state);
     }
 
-    pub fn set_log_state(&self, state: Result<(), String>) {
-        self.health().log = Some(state);
+    /// What the last quote found: does the log replay to the quoted PCR?
+    pub fn set_replay(&self, state: Result<(), String>) {
+        self.health().replay = Some(state);
     }
 
     pub fn set_quoted(&self, sequence: u64) {
@@ -90,6 +91,7 @@ impl Shared {
         h.tpm = Some(Ok(()));
         h.log_path = Some(m.log_path.display().to_string());
         h.profile = profile.describe();
+        h.replay = None;
         h.log = Some(if m.unaccounted {
             Err(format!(
                 "the PCR held values the log did not account for (recorded as foreign extends): {}",
@@ -320,7 +322,7 @@ async fn measure(shared: &Arc<Shared>, quoter: &Quoter, profile: &Profile) {
     let items = match profile.measurements() {
         Ok(i) => i,
         Err(e) => {
-            shared.set_log_state(Err(format!("cannot describe the profile: {e:#}")));
+            shared.health().log = Some(Err(format!("cannot describe the profile: {e:#}")));
             return;
         }
     };

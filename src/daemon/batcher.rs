@@ -231,7 +231,7 @@ async fn attest(
         }
     };
     shared.set_tpm(Ok(()));
-    shared.set_log_state(quoted.log_state.clone());
+    shared.set_replay(quoted.log_state.clone());
     shared
         .metrics
         .quote_seconds

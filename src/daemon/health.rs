@@ -15,8 +15,11 @@ pub struct Health {
     pub tpm: Option<Result<(), String>>,
     pub last_quote: Option<Instant>,
     pub last_batch: Option<u64>,
-    /// The measurement log: `None` until the profile is measured.
+    /// The measurement log as the last profile measurement reconciled it with the PCR
+    /// (`None` until measured). Stays until the next measurement (SIGHUP, restart).
     pub log: Option<Result<(), String>>,
+    /// Whether the last quote's PCR is what the log replays to.
+    pub replay: Option<Result<(), String>>,
     pub log_path: Option<String>,
     pub profile: Value,
 }
@@ -29,6 +32,7 @@ impl Health {
             last_quote: None,
             last_batch: None,
             log: None,
+            replay: None,
             log_path: None,
             profile: Value::Null,
         }
@@ -45,6 +49,9 @@ impl Health {
             Some(Err(e)) => out.push(format!("measurement log: {e}")),
             Some(Ok(())) => {}
         }
+        if let Some(Err(e)) = &self.replay {
+            out.push(format!("measurement log: {e}"));
+        }
         out
     }
 
@@ -56,6 +63,15 @@ impl Health {
             None => "unknown",
             Some(Ok(())) => "ok",
             Some(Err(_)) => "unavailable",
+        };
+        let log_error = match (&self.log, &self.replay) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.clone()),
+            _ => None,
+        };
+        let log_state = match (&self.log, &log_error) {
+            (None, _) => "not measured",
+            (_, Some(_)) => "mismatch",
+            _ => "ok",
         };
         let body = json!({
             "status": if ok { "ok" } else { "degraded" },
@@ -70,8 +86,8 @@ impl Health {
             "snp": { "state": "not configured" },
             "queueDepth": metrics.queue_depth.load(Ordering::Relaxed),
             "measurementLog": {
-                "state": match &self.log { None => "not measured", Some(Ok(())) => "ok", Some(Err(_)) => "mismatch" },
-                "reason": self.log.as_ref().and_then(|r| r.as_ref().err()),
+                "state": log_state,
+                "reason": log_error,
                 "path": self.log_path,
                 "profile": self.profile,
             },

@@ -248,3 +248,67 @@ fn malformed_oversized_and_slow_requests() {
         "{metrics}"
     );
 }
+
+/// Someone else extends the measurement PCR: the next quote's log no longer replays
+/// (health degraded, naming the log); at the next start reconciliation records the
+/// foreign extend (still degraded, with the reason), and records sealed after it
+/// verify again because the profile is measured after the foreign record.
+#[test]
+fn foreign_pcr_extend_degrades_health() {
+    let host = Host::new("window_ms = 20");
+    let mut d = host.start();
+    let ext = std::process::Command::new("tpm2_pcrextend")
+        .arg("-T")
+        .arg(format!("swtpm:host=127.0.0.1,port={}", host.tpm.port))
+        .arg(format!("15:sha256={}", "ab".repeat(32)))
+        .output()
+        .unwrap();
+    assert!(
+        ext.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ext.stderr)
+    );
+    let a = d.submit(&run_description(1), true);
+    assert_eq!(a.status, 201);
+    let h = d.request("GET", "/v1/health", b"");
+    assert_eq!(h.status, 503, "{}", h.body);
+    let v = h.json();
+    assert_eq!(v["measurementLog"]["state"], "mismatch", "{v}");
+    assert!(
+        v["measurementLog"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not replay"),
+        "{v}"
+    );
+    // That record's log does not replay to its quote: verification says so.
+    let run = host.verify(&[a.body]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("LOG_REPLAY_MISMATCH"), "{}", run.stdout);
+
+    d.kill9();
+    let d = host.start();
+    let v = d.request("GET", "/v1/health", b"").json();
+    assert_eq!(v["measurementLog"]["state"], "mismatch", "{v}");
+    assert!(
+        v["measurementLog"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("foreign"),
+        "{v}"
+    );
+    let a = d.submit(&run_description(2), true);
+    assert_eq!(a.status, 201);
+    host.verify(&[a.body]).expect(0);
+    // The reason stays until the profile is measured again (SIGHUP).
+    assert_eq!(d.request("GET", "/v1/health", b"").status, 503);
+    d.hup();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.request("GET", "/v1/health", b"").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "health did not recover after SIGHUP"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
