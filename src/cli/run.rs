@@ -99,13 +99,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                 Ok(n) => n,
             };
             let chunk = buf.get(..n).unwrap_or_default();
+            // The lock is held across the write and the hash, so once CMD has exited
+            // the main thread sees every chunk CMD could have read.
+            let mut hasher = input_hasher.lock().unwrap_or_else(|p| p.into_inner());
             if child_in.write_all(chunk).is_err() {
                 break; // CMD closed its stdin
             }
-            input_hasher
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .update(chunk);
+            hasher.update(chunk);
         }
     });
     // CMD → stdout, hashed.
