@@ -155,6 +155,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // First, so a second daemon on the same socket stops before touching the state
     // or the TPM. Connections wait in the listen queue until serving starts.
     let unix = bind_unix(&config)?;
+    let tcp = match config.tcp {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on tcp {addr}"))?,
+        ),
+        None => None,
+    };
     std::fs::create_dir_all(&config.state_dir).with_context(|| {
         format!(
             "cannot create state directory {}",
@@ -215,10 +223,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shared.clone(),
         stop_rx.clone(),
     ))];
-    if let Some(addr) = shared.config.tcp {
-        let tcp = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on tcp {addr}"))?;
+    if let Some(tcp) = tcp {
         accepts.push(tokio::spawn(accept_tcp(
             tcp,
             shared.clone(),

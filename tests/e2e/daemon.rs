@@ -25,8 +25,13 @@ pub struct Host {
 }
 
 impl Host {
-    /// `extra` is appended to the config's `[batch]` table.
+    /// `batch` is appended to the config's `[batch]` table.
     pub fn new(batch: &str) -> Self {
+        Self::with_api(batch, "")
+    }
+
+    /// [`Host::new`] with `api` appended to the `[api]` table.
+    pub fn with_api(batch: &str, api: &str) -> Self {
         let tpm = Swtpm::start();
         let dir = TestDir::new();
         cer(["tpm", "ak", "create", "--tcti", &tpm.tcti()]).expect(0);
@@ -40,7 +45,7 @@ impl Host {
         let config = dir.write(
             "cerd.toml",
             format!(
-                "state_dir = \"{state}\"\n[api]\nsocket = \"{socket}\"\nmax_body_bytes = 65536\nrequest_timeout_ms = 1500\n[tpm]\ntcti = \"{tcti}\"\n[runtime]\nbinary = \"{bin}\"\nmodel_files = [\"{models}/*.gguf\"]\n[batch]\n{batch}\n",
+                "state_dir = \"{state}\"\n[api]\nsocket = \"{socket}\"\nmax_body_bytes = 65536\nrequest_timeout_ms = 1500\n{api}\n[tpm]\ntcti = \"{tcti}\"\n[runtime]\nbinary = \"{bin}\"\nmodel_files = [\"{models}/*.gguf\"]\n[batch]\n{batch}\n",
                 state = dir.path("state").display(),
                 socket = socket.display(),
                 tcti = tpm.tcti(),

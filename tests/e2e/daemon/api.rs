@@ -297,3 +297,24 @@ fn sighup_remeasures_the_profile() {
     );
     host.verify(&[a.body]).expect(0); // the policy is built from the files as they are now
 }
+
+/// A TCP listener only when configured; it serves the same API.
+#[test]
+fn tcp_listener_when_configured() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = Host::with_api("window_ms = 20", &format!("tcp = \"127.0.0.1:{port}\""));
+    let _d = host.start();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let a = super::parse_answer(&out).unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["status"], "ok");
+}
