@@ -155,6 +155,7 @@ async fn drive(args: &BenchArgs, socket: &Path, pid: u32) -> anyhow::Result<Valu
     }
     let until = later(Duration::from_secs(args.seconds));
     let start_us = now_us();
+    let cpu_start = cpu_ticks(pid);
     eprintln!(
         "cer bench: {} client(s) for {} s{}{}",
         args.clients,
@@ -275,6 +276,7 @@ async fn drive(args: &BenchArgs, socket: &Path, pid: u32) -> anyhow::Result<Valu
         }
         since = page.get("next").and_then(Value::as_i64).unwrap_or(i64::MAX);
     }
+    let cpu_ticks_used = cpu_ticks(pid).saturating_sub(cpu_start);
     let (_, metrics) = probe.request(Method::GET, "/metrics", None).await?;
     let metrics = String::from_utf8_lossy(&metrics).into_owned();
     let batches = metric(&metrics, "cerd_batches_total");
@@ -302,6 +304,9 @@ async fn drive(args: &BenchArgs, socket: &Path, pid: u32) -> anyhow::Result<Valu
         "latencyMs": { "p50": pct(50), "p99": pct(99), "max": latencies.last().copied().unwrap_or(0) as f64 / 1000.0 },
         "batches": batches,
         "daemonPeakRssMiB": peak_rss as f64 / 1024.0,
+        // CPU time the daemon used per attested record (user + system, from
+        // /proc/PID/stat in clock ticks of 10 ms): independent of what else runs.
+        "daemonCpuUsPerRecord": cpu_ticks_used as f64 * 10_000.0 / (n.max(1) as f64),
     }))
 }
 
@@ -314,6 +319,22 @@ fn metric(text: &str, name: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok()))
         .unwrap_or(0)
+}
+
+/// utime + stime of a process, in clock ticks (USER_HZ, 100 on Linux).
+fn cpu_ticks(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(11).saturating_add(get(12))
 }
 
 /// (VmHWM, VmRSS) of a process, KiB.
@@ -366,4 +387,8 @@ fn print(r: &Value) {
             .unwrap_or(0.0)
     );
     println!("daemon RSS    peak {:.1} MiB", f(&r["daemonPeakRssMiB"]));
+    println!(
+        "daemon CPU    {:.1} us per attested record (user + system)",
+        f(&r["daemonCpuUsPerRecord"])
+    );
 }

@@ -95,7 +95,7 @@ impl Pending {
 /// `drain`) and the task returns.
 pub async fn run(
     shared: Arc<Shared>,
-    mut durable: mpsc::UnboundedReceiver<Durable>,
+    mut durable: mpsc::UnboundedReceiver<Vec<Durable>>,
     recovered: Vec<Durable>,
     mut last: Option<BatchHeader>,
     quoter: Quoter,
@@ -120,8 +120,8 @@ pub async fn run(
         if pending.is_empty() {
             if stopping {
                 // Take whatever the writer acknowledged before the stop.
-                while let Ok(d) = durable.try_recv() {
-                    pending.push_back(Pending::new(d));
+                while let Ok(ds) = durable.try_recv() {
+                    pending.extend(ds.into_iter().map(Pending::new));
                 }
                 if pending.is_empty() {
                     return;
@@ -129,7 +129,7 @@ pub async fn run(
             } else {
                 tokio::select! {
                     d = durable.recv() => match d {
-                        Some(d) => pending.push_back(Pending::new(d)),
+                        Some(ds) => pending.extend(ds.into_iter().map(Pending::new)),
                         None => stopping = true,
                     },
                     _ = shutdown.changed() => stopping = true,
@@ -145,7 +145,7 @@ pub async fn run(
             tokio::select! {
                 biased;
                 d = durable.recv() => match d {
-                    Some(d) => pending.push_back(Pending::new(d)),
+                    Some(ds) => pending.extend(ds.into_iter().map(Pending::new)),
                     None => stopping = true,
                 },
                 _ = shutdown.changed() => stopping = true,
@@ -154,7 +154,7 @@ pub async fn run(
         }
         while pending.len() < max {
             match durable.try_recv() {
-                Ok(d) => pending.push_back(Pending::new(d)),
+                Ok(ds) => pending.extend(ds.into_iter().map(Pending::new)),
                 Err(_) => break,
             }
         }

@@ -134,7 +134,7 @@ impl Writer {
     /// Starts the writer thread on `conn`. Newly stored records go to `durable`.
     pub fn start(
         conn: Connection,
-        durable: mpsc::UnboundedSender<Durable>,
+        durable: mpsc::UnboundedSender<Vec<Durable>>,
         depth: std::sync::Arc<std::sync::atomic::AtomicI64>,
     ) -> anyhow::Result<(Self, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(65_536);
@@ -179,7 +179,7 @@ const GROUP_MAX: usize = 16_384;
 fn writer_loop(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Command>,
-    durable: mpsc::UnboundedSender<Durable>,
+    durable: mpsc::UnboundedSender<Vec<Durable>>,
     depth: std::sync::Arc<std::sync::atomic::AtomicI64>,
 ) {
     let mut group = Vec::new();
@@ -204,16 +204,25 @@ fn writer_loop(
                     i64::try_from(new).unwrap_or(0),
                     std::sync::atomic::Ordering::Relaxed,
                 );
+                // One hand-over to the batcher per group, not one wake-up per record.
+                let fresh: Vec<Durable> = group
+                    .iter()
+                    .zip(&results)
+                    .filter_map(|(cmd, result)| match (cmd, result) {
+                        (Command::Insert(rec, _), Some(seq)) => Some(Durable {
+                            seq: *seq,
+                            hash: rec.hash,
+                            received: rec.received,
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                if !fresh.is_empty() {
+                    let _ = durable.send(fresh);
+                }
                 for (cmd, result) in group.drain(..).zip(results) {
                     match cmd {
-                        Command::Insert(rec, ack) => {
-                            if let Some(seq) = result {
-                                let _ = durable.send(Durable {
-                                    seq,
-                                    hash: rec.hash,
-                                    received: rec.received,
-                                });
-                            }
+                        Command::Insert(_, ack) => {
                             let _ = ack.send(Ok(result));
                         }
                         Command::Batch(_, ack) => {
