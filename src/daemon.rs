@@ -152,6 +152,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Before anything a client or systemd can see: a SIGHUP or SIGTERM that arrives
+    // early must not hit the default action (terminate).
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     // First, so a second daemon on the same socket stops before touching the state
     // or the TPM. Connections wait in the listen queue until serving starts.
     let unix = bind_unix(&config)?;
@@ -260,9 +265,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         });
     }
 
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     loop {
         tokio::select! {
             _ = term.recv() => break,
