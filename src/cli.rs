@@ -3,11 +3,17 @@
 
 #[cfg(feature = "tpm")]
 mod attest;
+#[cfg(feature = "tpm")]
+mod bench;
 mod ca;
+#[cfg(feature = "tpm")]
+mod daemon;
 mod docs;
 mod ear;
 mod export;
 mod inspect;
+mod record;
+mod run;
 mod seal;
 mod snp;
 #[cfg(feature = "tpm")]
@@ -70,6 +76,12 @@ enum Command {
     Attest(attest::AttestArgs),
     Export(export::ExportArgs),
     Snp(snp::SnpArgs),
+    #[cfg(feature = "tpm")]
+    Daemon(daemon::DaemonArgs),
+    Record(Box<record::RecordArgs>),
+    Run(run::RunArgs),
+    #[cfg(feature = "tpm")]
+    Bench(bench::BenchArgs),
     Ca(ca::CaArgs),
     Completions(docs::CompletionsArgs),
     Man(docs::ManArgs),
@@ -91,6 +103,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Attest(args) => attest::run(args),
         Command::Export(args) => export::run(args),
         Command::Snp(args) => snp::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Daemon(args) => daemon::run(args),
+        Command::Record(args) => record::run(*args),
+        Command::Run(args) => run::run(args),
+        #[cfg(feature = "tpm")]
+        Command::Bench(args) => bench::run(args),
         Command::Ca(args) => ca::run_ca(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),

@@ -3,8 +3,13 @@
 //! This file only parses flags, runs the command and turns the outcome into an exit
 //! code: 0 valid/ok, 1 verification failed, 2 bad input or usage.
 
+#[cfg(feature = "tpm")]
+mod batch;
 mod ca;
 mod cli;
+mod client;
+#[cfg(feature = "tpm")]
+mod daemon;
 mod files;
 mod host;
 mod snp;

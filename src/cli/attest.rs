@@ -6,20 +6,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use cerd_attestation::batch::BatchHeader;
 use cerd_attestation::eventlog::EventLog;
-use cerd_attestation::evidence::{
-    self, AkEvidence, BatchEvidence, CerdMeta, EkEvidence, Evidence, PcrValues, SnpEvidence,
-    TpmEvidence,
-};
+use cerd_attestation::evidence::{self, SnpEvidence, TpmEvidence};
 use cerd_attestation::record::Bundle;
 use cerd_attestation::{merkle, verify, Sha256Digest};
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Outcome;
+use crate::batch::{self, TpmIdentity};
 use crate::files::{self, Source};
 use crate::snp::SnpSource;
 use crate::tpm::keys::{self, Ak};
-use crate::tpm::{identity, measure, nv, pcr, quote, Tcti, Tpm};
+use crate::tpm::{measure, pcr, quote, Tcti, Tpm};
 
 /// Attest sealed records: one TPM quote over a Merkle batch of them.
 ///
@@ -146,23 +144,12 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
 
     for (i, input) in inputs.iter().enumerate() {
         let proof = tree.proof(i as u64)?;
-        let mut ev = Evidence::new(BatchEvidence::new(header, proof), tpm_evidence.clone());
+        let mut meta = batch::meta(header, proof, tpm_evidence.clone());
         if let Some(snp) = &snp_evidence {
-            ev = ev.with_snp(snp.clone());
+            meta.evidence = meta.evidence.with_snp(snp.clone());
         }
-        let meta = CerdMeta::new(ev);
         let mut value = input.value.clone();
-        let meta_value = serde_json::to_value(&meta).context("cannot encode the evidence")?;
-        match value.get_mut("meta").and_then(Value::as_object_mut) {
-            Some(m) => {
-                m.insert(evidence::META_KEY.into(), meta_value);
-            }
-            None => {
-                if let Some(top) = value.as_object_mut() {
-                    top.insert("meta".into(), json!({ evidence::META_KEY: meta_value }));
-                }
-            }
-        }
+        batch::attach(&mut value, &meta)?;
         // The hashed fields are untouched: the record must verify exactly as before.
         // The SNP report is judged by the verifier's policy (simulated evidence is
         // refused without one that trusts its test ARK); every other check must hold.
@@ -227,15 +214,13 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// The TPM half of a batch: the TPM, its log, AK and EK certificates.
+/// The TPM half of a batch: the TPM, its log, the AK and what vouches for it.
 struct TpmSide {
     tpm: Tpm,
     log: Option<EventLog>,
     pcrs: Vec<u8>,
     ak: Ak,
-    ak_certs: Vec<Vec<u8>>,
-    ek_chain: Vec<Vec<u8>>,
-    ek_certs: Vec<(u32, Vec<u8>)>,
+    id: TpmIdentity,
 }
 
 impl TpmSide {
@@ -265,23 +250,18 @@ impl TpmSide {
         } else {
             keys::load_ak(&mut tpm, args.ak_handle)?
         };
-        let ak_certs = ak_certificates(&ak, args.ak_cert.as_deref())?;
+        let ak_certs = batch::ak_certificates(&ak, args.ak_cert.as_deref())?;
         let mut ek_chain = Vec::new();
         for path in &args.ek_chain {
-            ek_chain.extend(pem_chain(path)?);
+            ek_chain.extend(batch::pem_chain(path)?);
         }
-        let ek_certs = nv::ek_certificates(&mut tpm)?
-            .into_iter()
-            .map(|c| (c.index, c.der))
-            .collect::<Vec<_>>();
+        let id = TpmIdentity::read(&mut tpm, &ak, ak_certs, ek_chain)?;
         Ok(Self {
             tpm,
             log,
             pcrs,
             ak,
-            ak_certs,
-            ek_chain,
-            ek_certs,
+            id,
         })
     }
 
@@ -294,27 +274,7 @@ impl TpmSide {
             loaded.release(tpm)?;
             result?
         };
-        let info = identity(tpm).ok().map(|id| {
-            json!({
-                "manufacturer": id.manufacturer,
-                "vendor": id.vendor,
-                "firmware": format!("{:#010x}.{:#010x}", id.firmware.0, id.firmware.1),
-            })
-        });
-        let evidence = TpmEvidence::new(
-            q.attest.clone(),
-            q.signature.clone(),
-            PcrValues::sha256(&q.pcrs),
-            AkEvidence::new(
-                self.ak.public_bytes.clone(),
-                &self.ak.name,
-                source_token(self.ak.source),
-                self.ak_certs.clone(),
-            ),
-            EkEvidence::new(self.ek_certs.clone(), self.ek_chain.clone()),
-            self.log.take(),
-            info,
-        );
+        let evidence = self.id.evidence(&q, self.log.take());
         Ok((q, evidence))
     }
 }
@@ -397,46 +357,6 @@ fn check_runtime(input: &Input, log: &EventLog) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The evidence's `ak.source` token (docs/record-format.md).
-fn source_token(source: keys::AkSource) -> &'static str {
-    match source {
-        keys::AkSource::Created => "created",
-        keys::AkSource::Gce => "gce",
-        keys::AkSource::Azure => "azure",
-        keys::AkSource::External => "external",
-    }
-}
-
-fn ak_certificates(ak: &Ak, extra: Option<&Path>) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut certs = Vec::new();
-    if let Some(path) = extra {
-        certs = pem_chain(path)?;
-        let first = certs
-            .first()
-            .with_context(|| format!("{} holds no certificate", path.display()))?;
-        keys::check_certificate_key(&ak.public, first)
-            .with_context(|| format!("{} is not a certificate for this AK", path.display()))?;
-    } else if let Some(c) = &ak.certificate {
-        certs.push(c.clone());
-    }
-    Ok(certs)
-}
-
-/// Certificates (DER) from a PEM file holding one or more.
-fn pem_chain(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let chain = x509_cert::Certificate::load_pem_chain(text.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{}: not a PEM certificate chain: {e}", path.display()))?;
-    if chain.is_empty() {
-        bail!("{} holds no certificate", path.display());
-    }
-    chain
-        .iter()
-        .map(|c| der::Encode::to_der(c).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))
-        .collect()
 }
 
 fn state_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {

@@ -10,11 +10,26 @@ use clap::{Args, Subcommand};
 use super::Outcome;
 use crate::files::{self, Source};
 
-/// Export a bundle's evidence for other tools.
+/// Export a bundle's evidence for other tools, or the daemon's bundles as files.
+///
+/// `cer export --since N --to DIR` fetches every attested record after position N
+/// (0 = from the start) from the cerd daemon and writes each bundle as
+/// DIR/<certificateHash hex>.cer.json; it prints the last position written, to pass as
+/// --since next time. Records not attested yet are left for the next export.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ExportArgs {
     #[command(subcommand)]
-    command: ExportCommand,
+    command: Option<ExportCommand>,
+    /// Export the daemon's records after this position (see `GET /v1/records`).
+    #[arg(long, value_name = "N", requires = "to")]
+    since: Option<i64>,
+    /// Directory to write the daemon's bundles into (created).
+    #[arg(long, value_name = "DIR", requires = "since")]
+    to: Option<PathBuf>,
+    /// The daemon's socket (default: $CERD_SOCKET, else /run/cerd/cerd.sock).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,9 +95,14 @@ struct Tpm2ToolsArgs {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<Outcome> {
-    match args.command {
-        ExportCommand::Tpm2Tools(a) => tpm2_tools(a),
-        ExportCommand::Snpguest(a) => snpguest(a),
+    match (args.command, args.since, args.to) {
+        (Some(ExportCommand::Tpm2Tools(a)), _, _) => tpm2_tools(a),
+        (Some(ExportCommand::Snpguest(a)), _, _) => snpguest(a),
+        (None, Some(since), Some(to)) => {
+            let socket = args.socket.unwrap_or_else(crate::client::default_socket);
+            from_daemon(&socket, since, &to)
+        }
+        _ => bail!("give `tpm2-tools BUNDLE DIR`, `snpguest BUNDLE DIR`, or --since N --to DIR"),
     }
 }
 
@@ -175,6 +195,92 @@ fn snpguest(args: SnpguestArgs) -> anyhow::Result<Outcome> {
     }
     println!("{}", args.dir.display());
     Ok(Outcome::Ok)
+}
+
+/// Writes the daemon's attested bundles after position `since` into `dir`.
+fn from_daemon(
+    socket: &std::path::Path,
+    since: i64,
+    dir: &std::path::Path,
+) -> anyhow::Result<Outcome> {
+    use hyper::{Method, StatusCode};
+    use serde_json::Value;
+    if since < 0 {
+        bail!("--since must be 0 or more");
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let mut client = crate::client::Client::connect(socket).await?;
+        let (mut cursor, mut last, mut written, mut pending) = (since, since, 0u64, 0u64);
+        loop {
+            let (status, body) = client
+                .request(
+                    Method::GET,
+                    &format!("/v1/records?since={cursor}&limit=1000"),
+                    None,
+                )
+                .await?;
+            if status != StatusCode::OK {
+                bail!("{}", crate::client::describe_error(status, &body));
+            }
+            let page: Value =
+                serde_json::from_slice(&body).context("the daemon's list is not JSON")?;
+            let items = page
+                .get("records")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if items.is_empty() {
+                break;
+            }
+            for item in &items {
+                let seq = item
+                    .get("seq")
+                    .and_then(Value::as_i64)
+                    .context("a listed record has no seq")?;
+                let hash = item
+                    .get("certificateHash")
+                    .and_then(Value::as_str)
+                    .context("a listed record has no certificateHash")?;
+                if item.get("attested") != Some(&Value::Bool(true)) {
+                    pending = pending.saturating_add(1);
+                    continue;
+                }
+                let (status, bundle) = client
+                    .request(Method::GET, &format!("/v1/records/{hash}"), None)
+                    .await?;
+                if status != StatusCode::OK {
+                    bail!("{hash}: {}", crate::client::describe_error(status, &bundle));
+                }
+                let text = super::record::pretty(&bundle)?;
+                let name = format!("{}.cer.json", hash.trim_start_matches("sha256:"));
+                files::write_new(&dir.join(name), &text, true)?;
+                written = written.saturating_add(1);
+                if pending == 0 {
+                    last = seq;
+                }
+            }
+            cursor = page
+                .get("next")
+                .and_then(Value::as_i64)
+                .context("the daemon's list has no next")?;
+        }
+        eprintln!(
+            "cer: wrote {written} bundle(s) to {}{}",
+            dir.display(),
+            if pending > 0 {
+                format!("; {pending} record(s) not attested yet")
+            } else {
+                String::new()
+            }
+        );
+        println!("{last}");
+        Ok(Outcome::Ok)
+    })
 }
 
 fn tpm2_tools(args: Tpm2ToolsArgs) -> anyhow::Result<Outcome> {

@@ -151,7 +151,7 @@ impl TryFrom<SealArgs> for Request {
 }
 
 /// Parses `--param KEY=VALUE` flags into checked parameters.
-fn parse_params(raw: &[String]) -> anyhow::Result<Parameters> {
+pub(super) fn parse_params(raw: &[String]) -> anyhow::Result<Parameters> {
     let mut map = Map::new();
     for item in raw {
         let Some((key, text)) = item.split_once('=') else {

@@ -15,6 +15,8 @@ mod attest;
 mod ca;
 mod cli;
 #[cfg(feature = "tpm")]
+mod daemon;
+#[cfg(feature = "tpm")]
 mod measure;
 mod schema;
 mod seal;

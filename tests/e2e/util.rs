@@ -183,7 +183,7 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
 }
 
 #[cfg(feature = "tpm")]
-pub use swtpm::Swtpm;
+pub use swtpm::{enrollment, Swtpm};
 
 #[cfg(feature = "tpm")]
 mod swtpm {
@@ -201,6 +201,84 @@ mod swtpm {
     /// Each [`Swtpm`] starts from a copy of its state file (~5 ms instead of ~0.7 s).
     struct Template {
         dir: PathBuf,
+    }
+
+    /// An attestation CA and a certificate for the ECC AK at 0x81010002, made once per
+    /// test process by the real enrollment (request, challenge with the swtpm CA trusted,
+    /// activate, issue). Every test swtpm is a copy of one template, so they share the
+    /// endorsement seed and `cer tpm ak create` re-creates the same AK in each: one
+    /// certificate serves them all.
+    #[allow(dead_code)]
+    pub struct Enrollment {
+        /// The AK certificate (PEM), for `--ak-cert` / the daemon's `ak_cert`.
+        pub ak_cert: PathBuf,
+        /// The attestation CA's root (PEM), for a policy's `attestation_ca`.
+        pub ca_root: PathBuf,
+    }
+
+    #[allow(dead_code)]
+    pub fn enrollment() -> &'static Enrollment {
+        static ENROLLMENT: OnceLock<Enrollment> = OnceLock::new();
+        ENROLLMENT.get_or_init(|| {
+            let dir = template().dir.join("enrollment");
+            std::fs::create_dir_all(&dir).unwrap();
+            let p = |n: &str| dir.join(n).display().to_string();
+            let tpm = Swtpm::start();
+            let tcti = tpm.tcti();
+            let run = |args: &[&str]| {
+                let out = Command::new(env!("CARGO_BIN_EXE_cer"))
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "cer {args:?}: {out:?}");
+            };
+            run(&["tpm", "ak", "create", "--tcti", &tcti]);
+            run(&["ca", "init", "--dir", &p("ca")]);
+            run(&[
+                "tpm",
+                "enroll-request",
+                "--tcti",
+                &tcti,
+                "--ek",
+                "rsa2048",
+                "-o",
+                &p("req.json"),
+            ]);
+            let swtpm_ca = template().dir.join("ca").display().to_string();
+            run(&[
+                "ca",
+                "challenge",
+                "--dir",
+                &p("ca"),
+                &p("req.json"),
+                "--trust-swtpm-ca",
+                &swtpm_ca,
+                "-o",
+                &p("ch.json"),
+            ]);
+            run(&[
+                "tpm",
+                "activate",
+                "--tcti",
+                &tcti,
+                &p("ch.json"),
+                "-o",
+                &p("resp.json"),
+            ]);
+            run(&[
+                "ca",
+                "issue",
+                "--dir",
+                &p("ca"),
+                &p("resp.json"),
+                "-o",
+                &p("ak-cert.pem"),
+            ]);
+            Enrollment {
+                ak_cert: dir.join("ak-cert.pem"),
+                ca_root: dir.join("ca/ca-cert.pem"),
+            }
+        })
     }
 
     fn template() -> &'static Template {
@@ -284,18 +362,7 @@ mod swtpm {
                     state.path("tpm2-00.permall"),
                 )
                 .unwrap();
-                let mut child = Command::new("swtpm")
-                    .args(["socket", "--tpm2", "--tpmstate"])
-                    .arg(format!("dir={}", state.root().display()))
-                    .arg("--server")
-                    .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
-                    .arg("--ctrl")
-                    .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
-                    .args(["--flags", "not-need-init,startup-clear"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
+                let mut child = spawn(state.root(), port);
                 let deadline = Instant::now() + Duration::from_secs(5);
                 while Instant::now() < deadline {
                     if let Ok(Some(_)) = child.try_wait() {
@@ -332,6 +399,39 @@ mod swtpm {
             assert!(startup.status.success(), "tpm2_startup -c: {startup:?}");
         }
 
+        /// Kills the swtpm (SIGKILL): the TPM is gone until [`Swtpm::restart`].
+        #[allow(dead_code)]
+        pub fn stop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+
+        /// Starts the swtpm again on the same ports and state (a TPM reset: PCRs
+        /// cleared, resetCount incremented, persistent keys kept).
+        #[allow(dead_code)]
+        pub fn restart(&mut self) {
+            self.stop();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                let mut child = spawn(self.state.root(), self.port);
+                let until = Instant::now() + Duration::from_secs(2);
+                while Instant::now() < until {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        break; // port not free yet
+                    }
+                    if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                        self.child = child;
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("could not restart swtpm on port {}", self.port);
+        }
+
         /// The swtpm's state directory.
         #[allow(dead_code)]
         pub fn state_dir(&self) -> &Path {
@@ -351,6 +451,21 @@ mod swtpm {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+
+    fn spawn(state: &Path, port: u16) -> Child {
+        Command::new("swtpm")
+            .args(["socket", "--tpm2", "--tpmstate"])
+            .arg(format!("dir={}", state.display()))
+            .arg("--server")
+            .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+            .arg("--ctrl")
+            .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+            .args(["--flags", "not-need-init,startup-clear"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     /// A port P such that P and P+1 were both free a moment ago.

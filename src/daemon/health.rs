@@ -1,0 +1,97 @@
+//! `/v1/health`: TPM and SNP state, last quote age, queue depth, measurement-log state.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use super::metrics::Metrics;
+
+/// What the daemon knows about its evidence sources right now.
+#[derive(Debug)]
+pub struct Health {
+    pub tcti: String,
+    /// `None` until the first TPM operation; then the last outcome.
+    pub tpm: Option<Result<(), String>>,
+    pub last_quote: Option<Instant>,
+    pub last_batch: Option<u64>,
+    /// The measurement log as the last profile measurement reconciled it with the PCR
+    /// (`None` until measured). Stays until the next measurement (SIGHUP, restart).
+    pub log: Option<Result<(), String>>,
+    /// Whether the last quote's PCR is what the log replays to.
+    pub replay: Option<Result<(), String>>,
+    pub log_path: Option<String>,
+    pub profile: Value,
+}
+
+impl Health {
+    pub fn new(tcti: String) -> Self {
+        Self {
+            tcti,
+            tpm: None,
+            last_quote: None,
+            last_batch: None,
+            log: None,
+            replay: None,
+            log_path: None,
+            profile: Value::Null,
+        }
+    }
+
+    /// Why the daemon is degraded (empty when healthy).
+    pub fn reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(Err(e)) = &self.tpm {
+            out.push(format!("tpm: {e}"));
+        }
+        match &self.log {
+            None => out.push("measurement log: the runtime profile is not measured yet".into()),
+            Some(Err(e)) => out.push(format!("measurement log: {e}")),
+            Some(Ok(())) => {}
+        }
+        if let Some(Err(e)) = &self.replay {
+            out.push(format!("measurement log: {e}"));
+        }
+        out
+    }
+
+    /// The JSON body, and whether the daemon is healthy.
+    pub fn report(&self, metrics: &Metrics) -> (bool, Value) {
+        let reasons = self.reasons();
+        let ok = reasons.is_empty();
+        let tpm_state = match &self.tpm {
+            None => "unknown",
+            Some(Ok(())) => "ok",
+            Some(Err(_)) => "unavailable",
+        };
+        let log_error = match (&self.log, &self.replay) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.clone()),
+            _ => None,
+        };
+        let log_state = match (&self.log, &log_error) {
+            (None, _) => "not measured",
+            (_, Some(_)) => "mismatch",
+            _ => "ok",
+        };
+        let body = json!({
+            "status": if ok { "ok" } else { "degraded" },
+            "reasons": reasons,
+            "tpm": {
+                "state": tpm_state,
+                "tcti": self.tcti,
+                "error": self.tpm.as_ref().and_then(|r| r.as_ref().err()),
+                "lastQuoteAgeMs": self.last_quote.map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)),
+                "lastBatch": self.last_batch,
+            },
+            "snp": { "state": "not configured" },
+            "queueDepth": metrics.queue_depth.load(Ordering::Relaxed),
+            "measurementLog": {
+                "state": log_state,
+                "reason": log_error,
+                "path": self.log_path,
+                "profile": self.profile,
+            },
+        });
+        (ok, body)
+    }
+}

@@ -1,0 +1,320 @@
+//! The API: submit, wait for attestation, fetch, list, health, metrics, clients.
+
+use serde_json::{json, Value};
+
+use super::{all_records, check_chain, run_description, Host};
+use crate::util::{cer, cer_command, sha256sum};
+
+/// POST ?wait=attested returns a bundle that `cer verify` accepts under a policy naming
+/// the measured digests; GET returns the same record; the list is in order; health
+/// and metrics say what happened.
+#[test]
+fn submit_attest_fetch_verify() {
+    let host = Host::new("window_ms = 50");
+    let d = host.start();
+    let health = d.request("GET", "/v1/health", b"");
+    assert_eq!(health.status, 200, "{}", health.body);
+    let h = health.json();
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["tpm"]["state"], "ok");
+    assert_eq!(h["measurementLog"]["state"], "ok");
+
+    let a = d.submit(&run_description(1), true);
+    assert_eq!(a.status, 201, "{}", a.body);
+    let bundle = a.json();
+    let hash = bundle["certificateHash"].as_str().unwrap().to_owned();
+    // The runtime is the daemon's measured profile.
+    let rt = &bundle["snapshot"]["runtime"];
+    assert_eq!(rt["binary"]["digest"], sha256sum(&host.dir.path("infer")));
+    assert_eq!(rt["modelFiles"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        rt["modelFiles"][0]["digest"],
+        sha256sum(&host.dir.path("models/a.gguf"))
+    );
+    assert_eq!(
+        bundle["snapshot"]["inputHash"],
+        format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"question 1"))
+        )
+    );
+    host.verify(std::slice::from_ref(&a.body)).expect(0);
+
+    // Not waiting: 201 with the hash once durable; GET gives the bundle (202 until
+    // attested, then 200).
+    let b = d.submit(&run_description(2), false);
+    assert_eq!(b.status, 201, "{}", b.body);
+    let hash2 = b.json()["certificateHash"].as_str().unwrap().to_owned();
+    let bundles = d.attested(&[hash.clone(), hash2.clone()]);
+    let first: Value = serde_json::from_str(&bundles[0]).unwrap();
+    assert_eq!(first, bundle, "GET returns the bundle the POST returned");
+    host.verify(&bundles).expect(0);
+    let by_hex = d.request(
+        "GET",
+        &format!("/v1/records/{}", hash2.trim_start_matches("sha256:")),
+        b"",
+    );
+    assert_eq!(by_hex.status, 200);
+
+    // The same description again is a new record (new createdAt, same executionId).
+    let c = d.submit(&run_description(1), true);
+    assert_eq!(c.status, 201);
+    assert_ne!(c.json()["certificateHash"], bundle["certificateHash"]);
+
+    let list = all_records(&d);
+    let hashes: Vec<&str> = list
+        .iter()
+        .map(|r| r["certificateHash"].as_str().unwrap())
+        .collect();
+    assert_eq!(hashes.len(), 3);
+    assert_eq!(hashes[0], hash);
+    assert_eq!(hashes[1], hash2);
+    assert!(list.iter().all(|r| r["attested"] == true));
+    let page = d.request("GET", "/v1/records?since=1&limit=1", b"").json();
+    assert_eq!(page["records"].as_array().unwrap().len(), 1);
+    assert_eq!(page["records"][0]["certificateHash"], hash2);
+    let all: Vec<String> = d.attested(&hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    check_chain(&all);
+
+    // cer export --since N --to DIR writes the attested bundles as files.
+    let sock = d.socket.display().to_string();
+    let out = host.dir.path("export");
+    let run = cer([
+        "export",
+        "--socket",
+        &sock,
+        "--since",
+        "0",
+        "--to",
+        out.to_str().unwrap(),
+    ])
+    .expect(0);
+    assert_eq!(run.stdout.trim(), "3", "the last position written");
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    let mut args = vec!["verify".to_string()];
+    args.extend(files);
+    cer(&args).expect(0);
+    let out2 = host.dir.path("export2");
+    cer([
+        "export",
+        "--socket",
+        &sock,
+        "--since",
+        "2",
+        "--to",
+        out2.to_str().unwrap(),
+    ])
+    .expect(0);
+    assert_eq!(std::fs::read_dir(&out2).unwrap().count(), 1);
+
+    let metrics = d.request("GET", "/metrics", b"").body;
+    assert!(metrics.contains("cerd_records_sealed_total 3"), "{metrics}");
+    assert!(
+        metrics.contains("cerd_records_attested_total 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cerd_queue_depth 0"), "{metrics}");
+    assert!(
+        metrics.contains("cerd_quote_duration_seconds_count"),
+        "{metrics}"
+    );
+    let h = d.request("GET", "/v1/health", b"").json();
+    assert!(h["tpm"]["lastQuoteAgeMs"].as_u64().is_some(), "{h}");
+}
+
+/// `cer record` and `cer run` write verified bundles; `cer run` passes stdin and
+/// stdout through, hashes them, and exits with the command's status.
+#[test]
+fn record_and_run_clients() {
+    let host = Host::new("window_ms = 20");
+    let d = host.start();
+    let sock = d.socket.display().to_string();
+    let input = host
+        .dir
+        .write("prompt.txt", "What is the capital of France?\n");
+    let out = host.dir.path("rec.cer.json");
+    cer([
+        "record",
+        "--socket",
+        &sock,
+        "--provider",
+        "local",
+        "--model",
+        "demo",
+        "--input",
+        input.to_str().unwrap(),
+        "--output-hash",
+        crate::util::HASH_B,
+        "--param",
+        "temperature=0.2",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .expect(0);
+    let rec: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(rec["snapshot"]["inputHash"], sha256sum(&input));
+    assert_eq!(rec["snapshot"]["parameters"]["temperature"], 0.2);
+    host.verify(&[std::fs::read_to_string(&out).unwrap()])
+        .expect(0);
+
+    // JSON on stdin.
+    let run = crate::util::cer_stdin(
+        ["record", "--socket", &sock, "--json", "-"],
+        json!({"provider": "p", "model": "m", "inputHash": crate::util::HASH_A, "output": "x"})
+            .to_string()
+            .as_bytes(),
+    )
+    .expect(0);
+    host.verify(&[run.stdout]).expect(0);
+
+    // A bad description is one error line naming the field, exit 2.
+    let bad = cer([
+        "record",
+        "--socket",
+        &sock,
+        "--provider",
+        "p",
+        "--model",
+        "m",
+        "--input-hash",
+        "sha256:00",
+        "--output-hash",
+        crate::util::HASH_B,
+    ])
+    .expect(2);
+    assert!(
+        bad.one_error_line().contains("field inputHash"),
+        "{}",
+        bad.stderr
+    );
+
+    // cer run: stdout passes through, input and output are hashed, argv and exit status
+    // are the client's claims.
+    let bundle = host.dir.path("run.cer.json");
+    let out = crate::util::cer_stdin(
+        [
+            "run",
+            "--socket",
+            &sock,
+            "--model",
+            "demo",
+            "-o",
+            bundle.to_str().unwrap(),
+            "--",
+            host.dir.path("infer").to_str().unwrap(),
+        ],
+        b"hello paris\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "HELLO PARIS\n");
+    let b: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let digest = |s: &[u8]| {
+        format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(s))
+        )
+    };
+    assert_eq!(b["snapshot"]["inputHash"], digest(b"hello paris\n"));
+    assert_eq!(b["snapshot"]["outputHash"], digest(b"HELLO PARIS\n"));
+    assert_eq!(b["snapshot"]["clientClaims"]["exitStatus"], 0);
+    assert_eq!(
+        b["snapshot"]["clientClaims"]["argv"][0],
+        host.dir.path("infer").display().to_string()
+    );
+    host.verify(&[std::fs::read_to_string(&bundle).unwrap()])
+        .expect(0);
+
+    let failing = host.dir.path("fail.cer.json");
+    let status = cer_command()
+        .args([
+            "run",
+            "--socket",
+            &sock,
+            "-o",
+            failing.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "exit 7",
+        ])
+        .stdin(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(7));
+    let f: Value = serde_json::from_slice(&std::fs::read(&failing).unwrap()).unwrap();
+    assert_eq!(f["snapshot"]["clientClaims"]["exitStatus"], 7);
+
+    // No daemon: one line that says what to do.
+    let none = cer([
+        "record",
+        "--socket",
+        "/nonexistent/cerd.sock",
+        "--provider",
+        "p",
+        "--model",
+        "m",
+        "--input-hash",
+        crate::util::HASH_A,
+        "--output-hash",
+        crate::util::HASH_B,
+    ])
+    .expect(2);
+    assert!(
+        none.one_error_line().contains("is `cer daemon` running"),
+        "{}",
+        none.stderr
+    );
+}
+
+/// SIGHUP measures the profile again: a changed model file is in the next records'
+/// runtime and in the quoted log.
+#[test]
+fn sighup_remeasures_the_profile() {
+    let host = Host::new("window_ms = 20");
+    let d = host.start();
+    host.dir.write("models/b.gguf", b"new weights for part b");
+    d.hup();
+    let new = sha256sum(&host.dir.path("models/b.gguf"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let h = d.request("GET", "/v1/health", b"").json();
+        if h["measurementLog"]["profile"]["modelFiles"][1]["digest"] == new.as_str() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{h}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let a = d.submit(&run_description(9), true);
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(
+        a.json()["snapshot"]["runtime"]["modelFiles"][1]["digest"],
+        new.as_str()
+    );
+    host.verify(&[a.body]).expect(0); // the policy is built from the files as they are now
+}
+
+/// A TCP listener only when configured; it serves the same API.
+#[test]
+fn tcp_listener_when_configured() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = Host::with_api("window_ms = 20", &format!("tcp = \"127.0.0.1:{port}\""));
+    let _d = host.start();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let a = super::parse_answer(&out).unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["status"], "ok");
+}
