@@ -214,7 +214,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         writer: writer.clone(),
         waiters: Mutex::default(),
         last_done: Mutex::new(None),
-        health: Mutex::new(Health::new(config.tcti.to_string())),
+        health: Mutex::new(Health::new(
+            config.tcti.to_string(),
+            config.snp.as_ref().map(ToString::to_string),
+        )),
         runtime: RwLock::new(Arc::new(profile.runtime_json()?)),
         readers: Mutex::new(vec![reader]),
         stopping: AtomicBool::new(false),

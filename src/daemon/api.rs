@@ -288,6 +288,7 @@ async fn lookup(
                         tree: merkle::build(&leaves)?,
                         first_seq: batch.first_seq,
                         tpm_json: batch.tpm,
+                        snp_json: batch.snp,
                     })
                 }
             };

@@ -29,6 +29,8 @@ pub struct BatchDone {
     pub first_seq: i64,
     /// `meta.cerd.evidence.tpm`, JSON.
     pub tpm_json: String,
+    /// `meta.cerd.evidence.snp`, JSON, when the daemon requests SEV-SNP reports.
+    pub snp_json: Option<String>,
 }
 
 impl BatchDone {
@@ -36,7 +38,13 @@ impl BatchDone {
     pub fn bundle(&self, body: &str, seq: i64) -> anyhow::Result<String> {
         let index = u64::try_from(seq.saturating_sub(self.first_seq))?;
         let proof = self.tree.proof(index)?;
-        splice(body, &self.header, &proof, &self.tpm_json)
+        splice(
+            body,
+            &self.header,
+            &proof,
+            &self.tpm_json,
+            self.snp_json.as_deref(),
+        )
     }
 }
 
@@ -49,6 +57,7 @@ pub fn splice(
     header: &BatchHeader,
     proof: &InclusionProof,
     tpm_json: &str,
+    snp_json: Option<&str>,
 ) -> anyhow::Result<String> {
     let Some(open) = body.strip_suffix('}') else {
         anyhow::bail!("a stored record is not a JSON object (a bug in cerd)");
@@ -58,6 +67,7 @@ pub fn splice(
     let mut out = String::with_capacity(
         body.len()
             .saturating_add(tpm_json.len())
+            .saturating_add(snp_json.map_or(0, str::len))
             .saturating_add(header.len())
             .saturating_add(proof.len())
             .saturating_add(96),
@@ -69,6 +79,10 @@ pub fn splice(
     out.push_str(&proof);
     out.push_str("},\"tpm\":");
     out.push_str(tpm_json);
+    if let Some(snp) = snp_json {
+        out.push_str(",\"snp\":");
+        out.push_str(snp);
+    }
     out.push_str("}}}}");
     Ok(out)
 }
@@ -242,6 +256,7 @@ async fn attest(
         first_seq,
         last_seq,
         tpm: quoted.tpm_json.clone(),
+        snp: quoted.snp_json.clone(),
         quoted_us,
     };
     let mut backoff = Duration::from_millis(50);
@@ -267,6 +282,7 @@ async fn attest(
         tree,
         first_seq,
         tpm_json: quoted.tpm_json,
+        snp_json: quoted.snp_json,
     });
     {
         let mut waiters = shared.waiters.lock().unwrap_or_else(|p| p.into_inner());
@@ -310,7 +326,8 @@ mod tests {
         for i in 0..5u64 {
             let proof = tree.proof(i).unwrap();
             let spliced: Value =
-                serde_json::from_str(&splice(body, &header, &proof, &tpm_json).unwrap()).unwrap();
+                serde_json::from_str(&splice(body, &header, &proof, &tpm_json, None).unwrap())
+                    .unwrap();
             let mut expected: Value = serde_json::from_str(body).unwrap();
             crate::batch::attach(
                 &mut expected,
@@ -319,6 +336,6 @@ mod tests {
             .unwrap();
             assert_eq!(spliced, expected);
         }
-        assert!(splice("[1]", &header, &tree.proof(0).unwrap(), &tpm_json).is_err());
+        assert!(splice("[1]", &header, &tree.proof(0).unwrap(), &tpm_json, None).is_err());
     }
 }

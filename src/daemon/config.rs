@@ -25,6 +25,8 @@ struct Raw {
     #[serde(default)]
     tpm: RawTpm,
     #[serde(default)]
+    snp: RawSnp,
+    #[serde(default)]
     batch: RawBatch,
     #[serde(default)]
     runtime: RawRuntime,
@@ -51,6 +53,13 @@ struct RawTpm {
     ak_cert: Option<PathBuf>,
     ek_chain: Option<Vec<PathBuf>>,
     quote_delay_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSnp {
+    source: Option<String>,
+    certs: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +95,10 @@ pub struct Config {
     pub ak_cert: Option<PathBuf>,
     pub ek_chain: Vec<PathBuf>,
     pub quote_delay: Duration,
+    /// SEV-SNP reports with every quote: `/dev/sev-guest` or a simulated guest.
+    pub snp: Option<crate::snp::SnpSource>,
+    /// Certificate cache for SNP reports whose host gives no certificate table.
+    pub snp_certs: Option<PathBuf>,
     pub window: Duration,
     pub max_records: usize,
     pub retry_max: Duration,
@@ -181,6 +194,16 @@ impl Config {
             ak_cert: raw.tpm.ak_cert,
             ek_chain: raw.tpm.ek_chain.unwrap_or_default(),
             quote_delay: Duration::from_millis(raw.tpm.quote_delay_ms.unwrap_or(0)),
+            snp: raw
+                .snp
+                .source
+                .as_deref()
+                .map(|s| {
+                    s.parse::<crate::snp::SnpSource>()
+                        .map_err(|e| anyhow::anyhow!("snp.source: {e}"))
+                })
+                .transpose()?,
+            snp_certs: raw.snp.certs,
             window: Duration::from_millis(raw.batch.window_ms.unwrap_or(100)),
             max_records,
             retry_max: Duration::from_millis(raw.batch.retry_max_ms.unwrap_or(5_000).max(10)),

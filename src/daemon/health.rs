@@ -11,6 +11,9 @@ use super::metrics::Metrics;
 #[derive(Debug)]
 pub struct Health {
     pub tcti: String,
+    /// The SEV-SNP report source, when configured (requested with every quote, so it
+    /// shares the quote's outcome).
+    pub snp: Option<String>,
     /// `None` until the first TPM operation; then the last outcome.
     pub tpm: Option<Result<(), String>>,
     pub last_quote: Option<Instant>,
@@ -25,9 +28,10 @@ pub struct Health {
 }
 
 impl Health {
-    pub fn new(tcti: String) -> Self {
+    pub fn new(tcti: String, snp: Option<String>) -> Self {
         Self {
             tcti,
+            snp,
             tpm: None,
             last_quote: None,
             last_batch: None,
@@ -83,7 +87,10 @@ impl Health {
                 "lastQuoteAgeMs": self.last_quote.map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)),
                 "lastBatch": self.last_batch,
             },
-            "snp": { "state": "not configured" },
+            "snp": match &self.snp {
+                None => json!({ "state": "not configured" }),
+                Some(source) => json!({ "state": tpm_state, "source": source }),
+            },
             "queueDepth": metrics.queue_depth.load(Ordering::Relaxed),
             "measurementLog": {
                 "state": log_state,

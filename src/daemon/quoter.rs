@@ -21,6 +21,8 @@ use crate::tpm::{measure, quote, Tcti, Tpm};
 pub struct Quoted {
     /// The TPM evidence (`meta.cerd.evidence.tpm`), JSON.
     pub tpm_json: String,
+    /// The SEV-SNP evidence (`meta.cerd.evidence.snp`), JSON, when configured.
+    pub snp_json: Option<String>,
     /// `Err(reason)` when the log does not replay to the quoted PCR (or is missing).
     pub log_state: Result<(), String>,
     /// Time spent in the TPM (including any configured delay).
@@ -76,6 +78,8 @@ impl Quoter {
             pcr: config.pcr,
             log_dir: config.log_dir(),
             delay: config.quote_delay,
+            snp: config.snp.clone(),
+            snp_certs: config.snp_certs.clone(),
             open: None,
             pending: None,
             profile: Vec::new(),
@@ -128,6 +132,8 @@ struct Worker {
     pcr: u8,
     log_dir: PathBuf,
     delay: Duration,
+    snp: Option<crate::snp::SnpSource>,
+    snp_certs: Option<PathBuf>,
     open: Option<Open>,
     /// A profile measurement not yet in the PCR.
     pending: Option<Vec<Measurement>>,
@@ -212,6 +218,7 @@ impl Worker {
         self.ensure_open()?;
         self.measure_pending()?;
         let (pcr, dir, delay) = (self.pcr, self.log_dir.clone(), self.delay);
+        let (snp_source, snp_certs) = (self.snp.clone(), self.snp_certs.clone());
         let open = self.ensure_open()?;
         let start = Instant::now();
         if !delay.is_zero() {
@@ -247,8 +254,23 @@ impl Worker {
         };
         let evidence = open.id.evidence(&q, log);
         let tpm_json = serde_json::to_string(&evidence).context("cannot encode the evidence")?;
+        // The SEV-SNP report over the same batch, bound to this AK: REPORT_DATA =
+        // header hash || SHA-256(AK TPM2B_PUBLIC).
+        let snp_json = match &snp_source {
+            None => None,
+            Some(source) => {
+                let report_data = cerd_attestation::verify::snp::expected_report_data(
+                    qualifying,
+                    Some(&open.ak.public_bytes),
+                );
+                let snp = crate::snp::request(source, report_data, snp_certs.as_deref())
+                    .with_context(|| format!("SEV-SNP report from {source}"))?;
+                Some(serde_json::to_string(&snp).context("cannot encode the SNP evidence")?)
+            }
+        };
         Ok(Quoted {
             tpm_json,
+            snp_json,
             log_state,
             latency,
         })

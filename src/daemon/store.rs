@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS batches (
     last_seq INTEGER NOT NULL,
     header BLOB NOT NULL,
     tpm TEXT NOT NULL,
-    quoted_us INTEGER NOT NULL
+    quoted_us INTEGER NOT NULL,
+    snp TEXT
 );
 CREATE INDEX IF NOT EXISTS batches_first ON batches(first_seq);
 CREATE TABLE IF NOT EXISTS profile (
@@ -61,8 +62,20 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     }
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
         .and_then(|()| conn.execute_batch(SCHEMA))
+        .and_then(|()| add_snp_column(&conn))
         .with_context(|| format!("cannot set up database {}", path.display()))?;
     Ok(conn)
+}
+
+/// Databases made before SEV-SNP support lack `batches.snp`.
+fn add_snp_column(conn: &Connection) -> rusqlite::Result<()> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('batches') WHERE name = 'snp'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE batches ADD COLUMN snp TEXT")?;
+    }
+    Ok(())
 }
 
 /// Microseconds since the Unix epoch.
@@ -95,6 +108,8 @@ pub struct NewBatch {
     pub last_seq: i64,
     /// TPM evidence JSON.
     pub tpm: String,
+    /// SEV-SNP evidence JSON, when the daemon requests reports too.
+    pub snp: Option<String>,
     pub quoted_us: i64,
 }
 
@@ -271,14 +286,15 @@ fn apply(conn: &mut Connection, group: &[Command]) -> anyhow::Result<Vec<Option<
                 }
                 Command::Batch(b, _) => {
                     tx.execute(
-                        "INSERT INTO batches(sequence, first_seq, last_seq, header, tpm, quoted_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO batches(sequence, first_seq, last_seq, header, tpm, quoted_us, snp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![
                             i64::try_from(b.header.sequence)?,
                             b.first_seq,
                             b.last_seq,
                             b.header.encode(),
                             b.tpm,
-                            b.quoted_us
+                            b.quoted_us,
+                            b.snp
                         ],
                     )?;
                     out.push(None);
@@ -304,6 +320,7 @@ pub struct BatchRow {
     pub first_seq: i64,
     pub last_seq: i64,
     pub tpm: String,
+    pub snp: Option<String>,
     pub quoted_us: i64,
 }
 
@@ -345,7 +362,7 @@ impl Reader {
     pub fn last_batch(&self) -> anyhow::Result<Option<BatchRow>> {
         self.conn
             .query_row(
-                "SELECT header, first_seq, last_seq, tpm, quoted_us FROM batches ORDER BY sequence DESC LIMIT 1",
+                "SELECT header, first_seq, last_seq, tpm, quoted_us, snp FROM batches ORDER BY sequence DESC LIMIT 1",
                 [],
                 batch_row,
             )
@@ -372,7 +389,7 @@ impl Reader {
         let row = self
             .conn
             .query_row(
-                "SELECT header, first_seq, last_seq, tpm, quoted_us FROM batches WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
+                "SELECT header, first_seq, last_seq, tpm, quoted_us, snp FROM batches WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
                 [seq],
                 batch_row,
             )
@@ -385,7 +402,7 @@ impl Reader {
     /// Batches overlapping records `first..=last` (without their evidence).
     pub fn batches_between(&self, first: i64, last: i64) -> anyhow::Result<Vec<BatchRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT header, first_seq, last_seq, '', quoted_us FROM batches WHERE first_seq BETWEEN COALESCE((SELECT first_seq FROM batches WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1), ?1) AND ?2 ORDER BY sequence",
+            "SELECT header, first_seq, last_seq, '', quoted_us, NULL FROM batches WHERE first_seq BETWEEN COALESCE((SELECT first_seq FROM batches WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1), ?1) AND ?2 ORDER BY sequence",
         )?;
         let rows = stmt.query_map([first, last], batch_row)?;
         let mut out = Vec::new();
@@ -464,11 +481,13 @@ fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<anyhow::Result<BatchRow>
     let last_seq = r.get(2)?;
     let tpm = r.get(3)?;
     let quoted_us = r.get(4)?;
+    let snp = r.get(5)?;
     Ok(decode_header(&header).map(|header| BatchRow {
         header,
         first_seq,
         last_seq,
         tpm,
+        snp,
         quoted_us,
     }))
 }

@@ -458,7 +458,7 @@ fn kds_urls_name_the_reports_vcek() {
 
 /// `cer attest --snp` with the simulated guest, alone and with a swtpm.
 #[cfg(feature = "tpm")]
-mod attest {
+pub mod attest {
     use std::path::{Path, PathBuf};
     use std::sync::OnceLock;
 
@@ -483,7 +483,7 @@ mod attest {
     }
 
     /// A copy of the template in `t`, and the policy text that trusts its test ARK.
-    fn sim(t: &TestDir) -> (PathBuf, String) {
+    pub fn sim(t: &TestDir) -> (PathBuf, String) {
         let dir = t.path("sim");
         std::fs::create_dir_all(&dir).unwrap();
         for e in std::fs::read_dir(template()).unwrap() {

@@ -318,3 +318,61 @@ fn tcp_listener_when_configured() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["status"], "ok");
 }
+
+/// With `[snp] source = "sim:DIR"` every batch carries a (simulated) SEV-SNP report
+/// bound to the batch and the AK next to the TPM quote; `cer verify` checks both under
+/// a policy that trusts the simulated ARK, and refuses the report otherwise.
+#[test]
+fn tpm_and_snp_evidence_in_every_batch() {
+    let t = crate::util::TestDir::new();
+    let (sim, trust_sim) = crate::snp::attest::sim(&t);
+    let host = Host::new(&format!(
+        "window_ms = 50\n[snp]\nsource = \"sim:{}\"\n",
+        sim.display()
+    ));
+    let d = host.start();
+    let h = d.request("GET", "/v1/health", b"").json();
+    assert_eq!(h["snp"]["source"], format!("sim:{}", sim.display()), "{h}");
+    let a = d.submit(&run_description(7), true);
+    assert_eq!(a.status, 201, "{}", a.body);
+    let bundle = a.json();
+    let ev = &bundle["meta"]["cerd"]["evidence"];
+    assert!(ev["tpm"].is_object() && ev["snp"].is_object(), "{ev}");
+    assert_eq!(ev["snp"]["simulated"], true);
+    assert_eq!(
+        d.request("GET", "/v1/health", b"").json()["snp"]["state"],
+        "ok"
+    );
+
+    // The host's policy plus trust in the simulated ARK: every line passes.
+    let policy = format!(
+        "{}{trust_sim}",
+        std::fs::read_to_string(host.policy()).unwrap()
+    );
+    let policy = host.dir.write("policy-snp.toml", policy);
+    let file = host.dir.write("snp-bundle.cer.json", &a.body);
+    let run = cer([
+        "verify",
+        "--format",
+        "json",
+        "--policy",
+        policy.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .expect(0);
+    let v = &run.json_lines()[0];
+    let snp = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "snp_report")
+        .unwrap();
+    assert_eq!(snp["status"], "PASS", "{v}");
+    // Without that trust the simulated report is refused.
+    let run = host.verify(&[a.body]).expect(1);
+    assert!(
+        run.stdout.contains("SNP_SIMULATED_UNTRUSTED"),
+        "{}",
+        run.stdout
+    );
+}
