@@ -339,3 +339,22 @@ fn verification_paths_do_not_fetch() {
         }
     }
 }
+
+/// `cer attest --kds-fetch` fills a cache, so it needs one; without `--snp-certs` it is
+/// a usage error (exit 2) before anything runs. (The device path itself needs
+/// /dev/sev-guest, absent here; the fetch it calls is the one tested above.)
+#[cfg(feature = "tpm")]
+#[test]
+fn attest_kds_fetch_needs_a_cache() {
+    let t = TestDir::new();
+    let record = t.write("r.json", "{}");
+    let run = cer([
+        "attest",
+        "--snp",
+        "/dev/sev-guest",
+        "--kds-fetch",
+        record.to_str().unwrap(),
+    ])
+    .expect(2);
+    assert!(run.stderr.contains("--snp-certs"), "{}", run.stderr);
+}
