@@ -140,7 +140,10 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
                 source,
                 report_data,
                 args.snp_certs.as_deref(),
-                args.kds_fetch.then(|| args.kds.options()).as_ref(),
+                args.kds_fetch
+                    .then(|| args.kds.options())
+                    .transpose()?
+                    .as_ref(),
             )?)
         }
         None => None,

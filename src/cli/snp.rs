@@ -78,16 +78,22 @@ pub struct KdsFlags {
 }
 
 impl KdsFlags {
-    pub fn options(&self) -> crate::snp::kds::KdsOptions {
+    pub fn options(&self) -> anyhow::Result<crate::snp::kds::KdsOptions> {
         use std::time::Duration;
-        crate::snp::kds::KdsOptions {
+        if !(self.kds_base.starts_with("https://") || self.kds_base.starts_with("http://")) {
+            bail!(
+                "--kds-base {:?} is not an http(s) URL such as https://kdsintf.amd.com",
+                self.kds_base
+            );
+        }
+        Ok(crate::snp::kds::KdsOptions {
             base: self.kds_base.trim_end_matches('/').to_owned(),
             timeout: Duration::from_secs(self.kds_timeout),
             spacing: Duration::from_millis(self.kds_interval_ms),
             default_retry_after: Duration::from_secs(self.kds_retry_after),
             max_retries: self.kds_retries,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -135,7 +141,7 @@ pub fn run(args: SnpArgs) -> anyhow::Result<Outcome> {
         SnpCommand::KdsFetch(a) => {
             use crate::snp::kds::{fetch_to_cache, Fetched};
             let (bytes, _, g) = read_report(&a.report, a.generation)?;
-            let done = fetch_to_cache(&bytes, g, &a.cache, &a.kds.options())
+            let done = fetch_to_cache(&bytes, g, &a.cache, &a.kds.options()?)
                 .with_context(|| format!("kds-fetch into {}", a.cache.display()))?;
             let mut out = std::io::stdout().lock();
             let dir = a.cache.display();

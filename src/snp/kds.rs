@@ -291,7 +291,7 @@ impl<'a> Curl<'a> {
                     let wait = retry_after(&headers)
                         .unwrap_or(self.opts.default_retry_after)
                         .min(self.opts.max_retry_after);
-                    tracing_note(&format!(
+                    note(&format!(
                         "KDS rate limit (HTTP 429) for the {what}: waiting {} s (retry {retries} of {})",
                         wait.as_secs_f64(),
                         self.opts.max_retries
@@ -313,6 +313,8 @@ impl<'a> Curl<'a> {
         let _ = std::fs::remove_file(&body);
         let _ = std::fs::remove_file(&headers);
         let out = Command::new("curl")
+            .arg("--proto")
+            .arg("=https,http")
             .arg("--silent")
             .arg("--show-error")
             .arg("--max-time")
@@ -370,7 +372,7 @@ fn retry_after(headers: &str) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-fn tracing_note(msg: &str) {
+fn note(msg: &str) {
     eprintln!("note: {msg}");
 }
 

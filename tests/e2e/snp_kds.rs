@@ -304,6 +304,26 @@ fn unreachable_kds_is_one_line_exit_2() {
     .expect(2);
     let line = run.one_error_line();
     assert!(line.contains("cannot fetch the VCEK"), "{line}");
+    // Only http(s) bases: curl is never pointed at file:// or other schemes.
+    let run = cer([
+        "snp",
+        "kds-fetch",
+        "--report",
+        v.join("virtee-sev/report_milan.bin").to_str().unwrap(),
+        "--generation",
+        "milan",
+        "--cache",
+        t.path("cache").to_str().unwrap(),
+        "--kds-base",
+        "file:///etc",
+    ])
+    .expect(2);
+    assert!(
+        run.one_error_line().contains("not an http(s) URL"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.path("cache").exists());
 }
 
 /// `cer verify*` never reach the network: no verification module names the KDS
