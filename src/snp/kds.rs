@@ -158,8 +158,7 @@ pub fn fetch_to_cache(
     // (the chain of one generation does not change with the TCB).
     files::write_new(&cache.join("ask.pem"), pem(&ask).as_bytes(), true)?;
     files::write_new(&cache.join("ark.pem"), pem(&ark).as_bytes(), true)?;
-    // A stale vcek.pem would shadow nothing (vcek.der is read first), but remove it so
-    // the cache holds one VCEK.
+    // vcek.der is read before vcek.pem; drop an old vcek.pem so the cache holds one VCEK.
     let _ = std::fs::remove_file(cache.join("vcek.pem"));
     files::write_new(&cache.join("vcek.der"), vcek.der(), true)?;
     Ok(Fetched::Fetched)
