@@ -57,6 +57,7 @@ pub fn request(
     source: &SnpSource,
     report_data: [u8; 64],
     cert_cache: Option<&Path>,
+    kds: Option<&kds::KdsOptions>,
 ) -> anyhow::Result<SnpEvidence> {
     match source {
         SnpSource::Simulated(dir) => {
@@ -69,7 +70,7 @@ pub fn request(
                 true,
             ))
         }
-        SnpSource::Device(path) => device::request(path, report_data, cert_cache),
+        SnpSource::Device(path) => device::request(path, report_data, cert_cache, kds),
     }
 }
 

@@ -46,6 +46,13 @@ pub struct AttestArgs {
     /// (or vlek.der) and ask.pem / ark.pem, as `snpguest fetch` writes them.
     #[arg(long, value_name = "DIR", requires = "snp")]
     snp_certs: Option<PathBuf>,
+    /// When neither the host's extended report nor --snp-certs DIR has a VCEK matching
+    /// the report, fetch it (and the ASK/ARK) from AMD's KDS into DIR first (system
+    /// curl; rate limit honoured). Never done at verification time.
+    #[arg(long, requires = "snp_certs")]
+    kds_fetch: bool,
+    #[command(flatten)]
+    kds: super::snp::KdsFlags,
     /// Persistent handle of the attestation key (see `cer tpm ak create`).
     #[arg(long, value_name = "HANDLE", default_value = "0x81010002", value_parser = parse_handle)]
     ak_handle: u32,
@@ -131,6 +138,10 @@ pub fn run(args: AttestArgs) -> anyhow::Result<Outcome> {
                 source,
                 report_data,
                 args.snp_certs.as_deref(),
+                args.kds_fetch
+                    .then(|| args.kds.options())
+                    .transpose()?
+                    .as_ref(),
             )?)
         }
         None => None,

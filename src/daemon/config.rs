@@ -60,6 +60,9 @@ struct RawTpm {
 struct RawSnp {
     source: Option<String>,
     certs: Option<PathBuf>,
+    #[serde(default)]
+    kds_fetch: bool,
+    kds_base: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +102,9 @@ pub struct Config {
     pub snp: Option<crate::snp::SnpSource>,
     /// Certificate cache for SNP reports whose host gives no certificate table.
     pub snp_certs: Option<PathBuf>,
+    /// Fill `snp_certs` from AMD's KDS when it lacks this chip's VCEK (the first
+    /// report after start; later reports find the cache filled).
+    pub kds: Option<crate::snp::kds::KdsOptions>,
     pub window: Duration,
     pub max_records: usize,
     pub retry_max: Duration,
@@ -203,6 +209,18 @@ impl Config {
                         .map_err(|e| anyhow::anyhow!("snp.source: {e}"))
                 })
                 .transpose()?,
+            kds: match (raw.snp.kds_fetch, &raw.snp.certs) {
+                (false, _) => None,
+                (true, None) => bail!("snp.kds_fetch needs snp.certs (the cache it fills)"),
+                (true, Some(_)) => Some(crate::snp::kds::KdsOptions {
+                    base: raw
+                        .snp
+                        .kds_base
+                        .clone()
+                        .unwrap_or_else(|| crate::snp::kds::KDS.to_owned()),
+                    ..Default::default()
+                }),
+            },
             snp_certs: raw.snp.certs,
             window: Duration::from_millis(raw.batch.window_ms.unwrap_or(100)),
             max_records,

@@ -80,6 +80,7 @@ impl Quoter {
             delay: config.quote_delay,
             snp: config.snp.clone(),
             snp_certs: config.snp_certs.clone(),
+            kds: config.kds.clone(),
             open: None,
             pending: None,
             profile: Vec::new(),
@@ -134,6 +135,7 @@ struct Worker {
     delay: Duration,
     snp: Option<crate::snp::SnpSource>,
     snp_certs: Option<PathBuf>,
+    kds: Option<crate::snp::kds::KdsOptions>,
     open: Option<Open>,
     /// A profile measurement not yet in the PCR.
     pending: Option<Vec<Measurement>>,
@@ -218,7 +220,8 @@ impl Worker {
         self.ensure_open()?;
         self.measure_pending()?;
         let (pcr, dir, delay) = (self.pcr, self.log_dir.clone(), self.delay);
-        let (snp_source, snp_certs) = (self.snp.clone(), self.snp_certs.clone());
+        let (snp_source, snp_certs, kds) =
+            (self.snp.clone(), self.snp_certs.clone(), self.kds.clone());
         let open = self.ensure_open()?;
         let start = Instant::now();
         if !delay.is_zero() {
@@ -263,8 +266,9 @@ impl Worker {
                     qualifying,
                     Some(&open.ak.public_bytes),
                 );
-                let snp = crate::snp::request(source, report_data, snp_certs.as_deref())
-                    .with_context(|| format!("SEV-SNP report from {source}"))?;
+                let snp =
+                    crate::snp::request(source, report_data, snp_certs.as_deref(), kds.as_ref())
+                        .with_context(|| format!("SEV-SNP report from {source}"))?;
                 Some(serde_json::to_string(&snp).context("cannot encode the SNP evidence")?)
             }
         };

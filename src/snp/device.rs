@@ -2,10 +2,9 @@
 //! (`SNP_GET_EXT_REPORT` ioctl on `/dev/sev-guest`).
 //!
 //! Certificates: the extended report's certificate table when the host provides one;
-//! else the certificate cache directory (`--snp-certs`). Fetching the VCEK from AMD's
-//! KDS at start-up is not implemented yet (TODO: needs an HTTP client in the root
-//! crate and KDS rate limiting; the cache directory filled once with `snpguest fetch`
-//! is the supported path).
+//! else the certificate cache directory (`--snp-certs`), filled first from AMD's KDS
+//! when asked (`--kds-fetch`, see [`super::kds`]) and it holds no VCEK matching the
+//! report.
 
 use std::path::Path;
 
@@ -20,6 +19,7 @@ pub fn request(
     path: &Path,
     report_data: [u8; 64],
     cert_cache: Option<&Path>,
+    kds: Option<&super::kds::KdsOptions>,
 ) -> anyhow::Result<SnpEvidence> {
     if path != Path::new(DEVICE) {
         bail!(
@@ -48,10 +48,31 @@ pub fn request(
     }
     let (endorsement, chain) = match (endorsement, cert_cache) {
         (Some(e), _) => (e, chain),
-        (None, Some(dir)) => super::cached_certificates(dir)?,
+        (None, Some(dir)) => {
+            if let Some(opts) = kds {
+                fill_cache(&report, dir, opts)?;
+            }
+            super::cached_certificates(dir)?
+        }
         (None, None) => bail!(
             "the host provides no VCEK with the extended report; give a certificate cache with --snp-certs DIR (fill it once with `snpguest fetch vcek der DIR`)"
         ),
     };
     Ok(SnpEvidence::new(report, endorsement, chain, false))
+}
+
+/// `--kds-fetch`: the cache gets the report's VCEK from KDS unless it holds it already.
+fn fill_cache(report: &[u8], dir: &Path, opts: &super::kds::KdsOptions) -> anyhow::Result<()> {
+    let parsed = cerd_attestation::snp::AttestationReport::parse(report)
+        .map_err(|e| anyhow::anyhow!("{DEVICE} returned a report that does not parse: {e}"))?;
+    let Some(generation) = parsed.cpuid_generation() else {
+        bail!(
+            "--kds-fetch: the report (version {}) does not name its processor generation; fill {} with `cer snp kds-fetch --report FILE --generation …`",
+            parsed.version,
+            dir.display()
+        );
+    };
+    super::kds::fetch_to_cache(report, generation, dir, opts)
+        .with_context(|| format!("--kds-fetch into {}", dir.display()))?;
+    Ok(())
 }

@@ -21,6 +21,7 @@ mod measure;
 mod schema;
 mod seal;
 mod snp;
+mod snp_kds;
 #[cfg(feature = "tpm")]
 mod swtpm;
 #[cfg(feature = "tpm")]
