@@ -511,8 +511,14 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
     });
 
     // 5. batch inclusion and 6. hardware evidence.
-    let (inclusion, mut hardware, quote_lines, evidence, attested) =
-        evidence_checks(value, claimed);
+    let EvidenceChecks {
+        inclusion,
+        mut hardware,
+        quote_lines,
+        evidence,
+        attested,
+        ak,
+    } = evidence_checks(value, claimed);
     if evidence.is_none()
         && hardware.reason == Some(Reason::EvidenceAbsent)
         && policy.is_some_and(|p| p.require_evidence)
@@ -532,7 +538,7 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
     };
     match evidence.as_ref().and_then(|e| e.tpm.as_ref()) {
         Some(tpm) => {
-            let (ak, ek) = trust::checks(tpm, policy, &options.trust, chain_at);
+            let (ak, ek) = trust::checks(tpm, ak.as_ref(), policy, &options.trust, chain_at);
             checks.push(ak);
             checks.push(ek);
         }
@@ -643,17 +649,19 @@ fn pointer_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
     Some(cur)
 }
 
+/// What `meta.cerd` gave: the batch-inclusion, hardware-evidence and quote lines, the
+/// evidence itself, the verified quote's facts, and the AK (parsed once, for AK trust).
+struct EvidenceChecks {
+    inclusion: Check,
+    hardware: Check,
+    quote_lines: [Check; 3],
+    evidence: Option<Evidence>,
+    attested: Option<AttestedBatch>,
+    ak: Option<crate::tpm::AttestationKey>,
+}
+
 /// The batch-inclusion and hardware-evidence checks from `meta.cerd`.
-fn evidence_checks(
-    value: &Value,
-    claimed: Option<Sha256Digest>,
-) -> (
-    Check,
-    Check,
-    [Check; 3],
-    Option<Evidence>,
-    Option<AttestedBatch>,
-) {
+fn evidence_checks(value: &Value, claimed: Option<Sha256Digest>) -> EvidenceChecks {
     let quote_lines = |reason: Reason, message: &str| {
         [
             CheckId::QuoteSignature,
@@ -671,30 +679,32 @@ fn evidence_checks(
     };
     let meta = match crate::evidence::from_bundle(value) {
         None => {
-            return (
-                absent(CheckId::BatchInclusion),
-                absent(CheckId::Evidence),
-                quote_lines(Reason::EvidenceAbsent, "no TPM quote"),
-                None,
-                None,
-            )
+            return EvidenceChecks {
+                inclusion: absent(CheckId::BatchInclusion),
+                hardware: absent(CheckId::Evidence),
+                quote_lines: quote_lines(Reason::EvidenceAbsent, "no TPM quote"),
+                evidence: None,
+                attested: None,
+                ak: None,
+            }
         }
         Some(Err(e)) => {
-            return (
-                Check::fail(
+            return EvidenceChecks {
+                inclusion: Check::fail(
                     CheckId::BatchInclusion,
                     Reason::EvidenceMalformed,
                     format!("meta.{}: {e}", crate::evidence::META_KEY),
                 ),
-                Check::skipped(
+                hardware: Check::skipped(
                     CheckId::Evidence,
                     Reason::NotEvaluated,
                     "evidence is malformed",
                 ),
-                quote_lines(Reason::NotEvaluated, "evidence is malformed"),
-                None,
-                None,
-            )
+                quote_lines: quote_lines(Reason::NotEvaluated, "evidence is malformed"),
+                evidence: None,
+                attested: None,
+                ak: None,
+            }
         }
         Some(Ok(m)) => m,
     };
@@ -737,7 +747,7 @@ fn evidence_checks(
             "certificateHash is missing or malformed",
         )
     };
-    let (hardware, lines, attested) = match &ev.tpm {
+    let (hardware, quote_lines, attested, ak) = match &ev.tpm {
         Some(tpm) => {
             let q = quote_checks(tpm, &header.hash());
             let attested = q.facts.map(|(clock, firmware_version)| AttestedBatch {
@@ -747,7 +757,7 @@ fn evidence_checks(
                 clock,
                 firmware_version,
             });
-            (q.evidence, q.lines, attested)
+            (q.evidence, q.lines, attested, q.ak)
         }
         None => (
             Check::skipped(
@@ -757,9 +767,17 @@ fn evidence_checks(
             ),
             quote_lines(Reason::EvidenceAbsent, "no TPM quote"),
             None,
+            None,
         ),
     };
-    (inclusion, hardware, lines, Some(meta.evidence), attested)
+    EvidenceChecks {
+        inclusion,
+        hardware,
+        quote_lines,
+        evidence: Some(meta.evidence),
+        attested,
+        ak,
+    }
 }
 
 /// The four quote lines of a bundle, and (when all pass) what the quote says about
@@ -768,6 +786,8 @@ struct QuoteChecks {
     evidence: Check,
     lines: [Check; 3],
     facts: Option<(crate::tpm::ClockInfo, u64)>,
+    /// The AK, when its public area is usable and matches its name.
+    ak: Option<crate::tpm::AttestationKey>,
 }
 
 /// The TPM quote: present and well-formed from the carried AK (`evidence`), its
@@ -787,6 +807,7 @@ fn quote_checks(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) 
         evidence: Check::fail(CheckId::Evidence, reason, message),
         lines: not_evaluated("the quote or its AK is unusable"),
         facts: None,
+        ak: None,
     };
     let public = match TpmPublic::from_tpm2b(&tpm.ak.public.0) {
         Ok(p) => p,
@@ -852,6 +873,7 @@ fn quote_checks(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) 
                 ),
             ],
             facts: None,
+            ak: Some(ak),
         };
     }
     let qualifying = {
@@ -903,6 +925,7 @@ fn quote_checks(tpm: &crate::evidence::TpmEvidence, header_hash: &Sha256Digest) 
         ),
         lines: [signature, qualifying, pcr],
         facts,
+        ak: Some(ak),
     }
 }
 

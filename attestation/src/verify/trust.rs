@@ -37,7 +37,7 @@ use crate::chain::{ext, verify_chain, Certificate, ChainOptions};
 use crate::evidence::TpmEvidence;
 use crate::policy::{AkTrustMode, Policy};
 use crate::roots::{TrustSource, TrustStore};
-use crate::tpm::{AttestationKey, TpmPublic};
+use crate::tpm::AttestationKey;
 
 /// The verifier's trust anchors for one run, with a cache of chain results.
 #[derive(Debug, Clone)]
@@ -172,8 +172,10 @@ impl Chained {
 type ChainResult = Result<Chained, String>;
 
 /// The two checks, for a bundle whose evidence carries a TPM quote.
+/// `ak` is the AK as the quote check parsed it (`None` when its public area is unusable).
 pub(super) fn checks(
     tpm: &TpmEvidence,
+    ak: Option<&AttestationKey>,
     policy: Option<&Policy>,
     trust: &Trust,
     at: OffsetDateTime,
@@ -190,8 +192,18 @@ pub(super) fn checks(
         allow_sha1: p.allow_sha1,
         ..ChainOptions::new(at)
     };
-    let (ak, named_ek) = ak_trust(tpm, p, trust, &opts);
-    let ek = ek_chain(tpm, named_ek.as_ref(), trust, &opts);
+    // The EK intermediates, parsed once for every EK certificate's chain.
+    let ek_pool = tpm
+        .ek
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Certificate::from_der(&c.0).map_err(|e| format!("ek.chain[{i}]: {e} ({})", e.code()))
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let (ak, named_ek) = ak_trust(tpm, ak, p, trust, &ek_pool, &opts);
+    let ek = ek_chain(tpm, named_ek.as_ref(), trust, &ek_pool, &opts);
     let soften = |c: Check| {
         if policy.is_none()
             && matches!(
@@ -219,26 +231,22 @@ pub(super) fn checks(
 /// certificate names (for the EK-chain check).
 fn ak_trust(
     tpm: &TpmEvidence,
+    ak: Option<&AttestationKey>,
     p: &Policy,
     trust: &Trust,
+    ek_pool: &EkPool,
     opts: &ChainOptions,
 ) -> (Check, Option<[u8; 32]>) {
     let fail = |reason, m: String| (Check::fail(CheckId::AkTrust, reason, m), None);
-    let ak = match TpmPublic::from_tpm2b(&tpm.ak.public.0)
-        .map_err(|e| e.to_string())
-        .and_then(|p| AttestationKey::from_public(p).map_err(|e| e.to_string()))
-    {
-        Ok(k) => k,
-        Err(e) => {
-            return (
-                Check::skipped(
-                    CheckId::AkTrust,
-                    Reason::NotEvaluated,
-                    format!("the AK public area is unusable: {e}"),
-                ),
-                None,
-            )
-        }
+    let Some(ak) = ak else {
+        return (
+            Check::skipped(
+                CheckId::AkTrust,
+                Reason::NotEvaluated,
+                "the AK public area is unusable or does not match ak.name (see hardware evidence)",
+            ),
+            None,
+        );
     };
     let spki_sha256: [u8; 32] = Sha256::digest(ak.spki_der()).into();
     if p.ak_trust.contains(&AkTrustMode::Pinned) && p.pinned_aks.contains(&spki_sha256) {
@@ -319,7 +327,7 @@ fn ak_trust(
         } else {
             match trust.chain(Store::AttestationCas, leaf, pool, opts) {
                 Err(e) => tried.push(format!("enrolled: {e}")),
-                Ok(chained) => return enrolled(tpm, leaf, &chained, trust, opts),
+                Ok(chained) => return enrolled(tpm, leaf, &chained, trust, ek_pool, opts),
             }
         }
     }
@@ -367,6 +375,7 @@ fn enrolled(
     leaf: &Certificate,
     chained: &Chained,
     trust: &Trust,
+    ek_pool: &EkPool,
     opts: &ChainOptions,
 ) -> (Check, Option<[u8; 32]>) {
     let fail = |reason, m: String| (Check::fail(CheckId::AkTrust, reason, m), None);
@@ -396,7 +405,7 @@ fn enrolled(
             ),
         );
     };
-    match ek_chain_one(&ek.der.0, tpm, trust, opts) {
+    match ek_chain_one(&ek.der.0, trust, ek_pool, opts) {
         Ok(ek_chained) => (
             Check::pass(
                 CheckId::AkTrust,
@@ -430,6 +439,7 @@ fn ek_chain(
     tpm: &TpmEvidence,
     named: Option<&[u8; 32]>,
     trust: &Trust,
+    ek_pool: &EkPool,
     opts: &ChainOptions,
 ) -> Check {
     if tpm.ek.certificates.is_empty() {
@@ -440,10 +450,16 @@ fn ek_chain(
         );
     }
     let mut order: Vec<_> = tpm.ek.certificates.iter().collect();
-    order.sort_by_key(|c| named != Some(&<[u8; 32]>::from(Sha256::digest(&c.der.0))));
+    if let Some(i) = named.and_then(|n| {
+        order
+            .iter()
+            .position(|c| <[u8; 32]>::from(Sha256::digest(&c.der.0)) == *n)
+    }) {
+        order.swap(0, i);
+    }
     let mut passed = Vec::new();
     for ek in order {
-        match ek_chain_one(&ek.der.0, tpm, trust, opts) {
+        match ek_chain_one(&ek.der.0, trust, ek_pool, opts) {
             Ok(c) => passed.push(format!("NV {} through {}", ek.nv_index, c.describe())),
             Err(e) => {
                 return Check::fail(
@@ -463,16 +479,13 @@ fn ek_chain(
     )
 }
 
-fn ek_chain_one(der: &[u8], tpm: &TpmEvidence, trust: &Trust, opts: &ChainOptions) -> ChainResult {
+/// The evidence's EK intermediates, parsed (or the first one that does not parse).
+type EkPool = Result<Vec<Certificate>, String>;
+
+fn ek_chain_one(der: &[u8], trust: &Trust, ek_pool: &EkPool, opts: &ChainOptions) -> ChainResult {
     let leaf = Certificate::from_der(der).map_err(|e| format!("{e} ({})", e.code()))?;
-    let mut pool = Vec::with_capacity(tpm.ek.chain.len());
-    for (i, c) in tpm.ek.chain.iter().enumerate() {
-        pool.push(
-            Certificate::from_der(&c.0)
-                .map_err(|e| format!("ek.chain[{i}]: {e} ({})", e.code()))?,
-        );
-    }
-    trust.chain(Store::Vendors, &leaf, &pool, opts)
+    let pool = ek_pool.as_ref().map_err(Clone::clone)?;
+    trust.chain(Store::Vendors, &leaf, pool, opts)
 }
 
 /// The content of an extension whose extnValue is an OCTET STRING.
