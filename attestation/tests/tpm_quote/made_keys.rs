@@ -315,6 +315,57 @@ fn rsa_pkcs1_and_pss_with_each_hash_and_salt_length() {
     ));
 }
 
+/// An RSA-3072 AK (the other size TPMs make): its public area parses, RSASSA and PSS
+/// quotes verify, and a changed quote fails.
+#[test]
+fn rsa_3072_aks_verify_rsassa_and_pss_quotes() {
+    use rsa::traits::PublicKeyParts;
+    let mut rng = TestRng(3072);
+    let sk = rsa::RsaPrivateKey::new(&mut rng, 3072).unwrap();
+    let modulus = sk.to_public_key().n().to_bytes_be();
+    assert_eq!(modulus.len(), 384);
+    let public = rsa_public(None, &modulus);
+    assert!(matches!(
+        TpmPublic::from_tpmt(&public).unwrap().key,
+        cerd_attestation::tpm::PublicKey::Rsa { key_bits: 3072, .. }
+    ));
+    let (ak, _) = AttestationKey::detect(&public).unwrap();
+    assert_eq!(ak.describe(), "RSA-3072");
+    let value = [5u8; 32];
+    let q = quote(b"nonce", &value, HashAlg::Sha256);
+    let digest = HashAlg::Sha256.digest(&q);
+    let sign = |alg: u16, sig: Vec<u8>| {
+        let mut b = alg.to_be_bytes().to_vec();
+        b.extend(0x000bu16.to_be_bytes());
+        b.extend(tpm2b(&sig));
+        b
+    };
+    let rsassa = sign(
+        0x14,
+        sk.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+            .unwrap(),
+    );
+    let pss = sign(
+        0x16,
+        sk.sign_with_rng(
+            &mut rng,
+            rsa::Pss::new_with_salt::<sha2::Sha256>(32),
+            &digest,
+        )
+        .unwrap(),
+    );
+    for sig in [&rsassa, &pss] {
+        let r = verify_quote(&ak, &q, sig, Some(b"nonce"), Some(&pcr15(&value)));
+        assert!(r.affirms(), "{r:#?}");
+    }
+    let mut changed = q.clone();
+    changed[10] ^= 1;
+    assert_eq!(
+        verify_quote(&ak, &changed, &rsassa, None, None).failures(),
+        [Reason::QuoteSignatureInvalid]
+    );
+}
+
 #[test]
 fn keys_that_cannot_be_aks_are_refused_or_flagged() {
     // A point that is not on the curve.
