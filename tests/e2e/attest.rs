@@ -38,26 +38,11 @@ impl Host {
     }
 
     fn seal(&self, id: &str, model_file: &Path) -> PathBuf {
-        let out = self.dir.path(&format!("{id}.cer.json"));
-        cer([
-            "seal",
-            "--provider",
-            "local",
-            "--model",
-            "m",
-            "--input-hash",
-            HASH_A,
-            "--output-hash",
-            HASH_B,
-            "--execution-id",
+        crate::util::seal_digests(
+            self.dir.path(&format!("{id}.cer.json")),
             id,
-            "--model-file",
-            model_file.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .expect(0);
-        out
+            &["--model-file", model_file.to_str().unwrap()],
+        )
     }
 
     fn attest(&self, records: &[&Path], extra: &[&str]) -> crate::util::Run {

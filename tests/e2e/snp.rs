@@ -466,7 +466,7 @@ pub mod attest {
     use serde_json::{json, Value};
     use sha2::{Digest as _, Sha256};
 
-    use crate::util::{cer, Swtpm, TestDir, HASH_A, HASH_B};
+    use crate::util::{cer, Swtpm, TestDir};
 
     /// A simulated guest made once per test process (RSA-4096 key generation takes
     /// seconds); each test copies it.
@@ -497,24 +497,7 @@ pub mod attest {
     }
 
     fn seal(t: &TestDir, id: &str) -> PathBuf {
-        let out = t.path(&format!("{id}.cer.json"));
-        cer([
-            "seal",
-            "--provider",
-            "local",
-            "--model",
-            "m",
-            "--input-hash",
-            HASH_A,
-            "--output-hash",
-            HASH_B,
-            "--execution-id",
-            id,
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .expect(0);
-        out
+        crate::util::seal_digests(t.path(&format!("{id}.cer.json")), id, &[])
     }
 
     fn read(p: &Path) -> Value {

@@ -167,6 +167,31 @@ pub fn sealed(extra: &[&str]) -> String {
     cer(&args).expect(0).stdout
 }
 
+/// Seals a run given by its input/output digests (provider `local`, model `m`,
+/// execution `id`) into `out`, with `extra` flags (e.g. `--model-file F`); returns `out`.
+#[allow(dead_code)] // used by TPM tests only
+pub fn seal_digests(out: PathBuf, id: &str, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "seal",
+        "--provider",
+        "local",
+        "--model",
+        "m",
+        "--input-hash",
+        HASH_A,
+        "--output-hash",
+        HASH_B,
+        "--execution-id",
+        id,
+        "-o",
+    ];
+    let out_text = out.display().to_string();
+    args.push(&out_text);
+    args.extend_from_slice(extra);
+    cer(&args).expect(0);
+    out
+}
+
 /// sha256sum(1) of a file, as `sha256:<hex>`: an independent implementation.
 pub fn sha256sum(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
