@@ -319,11 +319,11 @@ fn tcp_listener_when_configured() {
     assert_eq!(a.json()["status"], "ok");
 }
 
-/// With `[snp] source = "sim:DIR"` every batch carries a (simulated) SEV-SNP report
+/// With `[snp] source = "sim:DIR"` a batch carries a (simulated) SEV-SNP report
 /// bound to the batch and the AK next to the TPM quote; `cer verify` checks both under
 /// a policy that trusts the simulated ARK, and refuses the report otherwise.
 #[test]
-fn tpm_and_snp_evidence_in_every_batch() {
+fn tpm_and_snp_evidence_in_a_batch() {
     let t = crate::util::TestDir::new();
     let (sim, trust_sim) = crate::snp::attest::sim(&t);
     let host = Host::new(&format!(
