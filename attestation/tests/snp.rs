@@ -175,6 +175,22 @@ fn the_builtin_ask_is_used_when_none_is_given() {
     assert!(chain.subjects[2].contains("ARK-Milan"));
 }
 
+/// Evidence marked simulated whose chain ends at a real AMD root is refused: the flag is
+/// not something a real guest says.
+#[test]
+fn a_real_report_marked_simulated_is_refused() {
+    let v = vectors_or_skip!();
+    let c = case(&v, "virtee-milan");
+    let mut opts = SnpOptions::new(TODAY);
+    opts.simulated = true;
+    let verdict = verify_report(&c.report, &c.certs, &opts);
+    assert_eq!(verdict.reasons, vec![SnpReason::SimulatedUntrusted]);
+    assert_eq!(
+        status(&verdict, SnpCheckId::Chain),
+        (Status::Fail, Some(SnpReason::SimulatedUntrusted))
+    );
+}
+
 #[test]
 fn report_data_is_compared_when_expected() {
     let v = vectors_or_skip!();

@@ -272,6 +272,11 @@ impl Worker {
                 Some(serde_json::to_string(&snp).context("cannot encode the SNP evidence")?)
             }
         };
+        if snp_json.is_some() {
+            // The cache holds this chip's certificates now: KDS is consulted (and the
+            // cache re-verified) once per daemon start, not per batch.
+            self.kds = None;
+        }
         Ok(Quoted {
             tpm_json,
             snp_json,

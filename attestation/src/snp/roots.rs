@@ -9,8 +9,6 @@
 
 use std::sync::OnceLock;
 
-use sha2::{Digest as _, Sha256};
-
 use super::tcb::Generation;
 use crate::chain::{parse_pem_certificates, Certificate};
 
@@ -73,11 +71,6 @@ pub fn ark_generation(spki_sha256: &[u8; 32]) -> Option<Generation> {
         .iter()
         .find(|a| &a.cert.spki_sha256() == spki_sha256)
         .map(|a| a.generation)
-}
-
-/// SHA-256 of a SubjectPublicKeyInfo DER, as pinned in policies.
-pub fn spki_sha256(spki_der: &[u8]) -> [u8; 32] {
-    Sha256::digest(spki_der).into()
 }
 
 #[cfg(test)]

@@ -335,6 +335,11 @@ fn chain_check(chain: &Result<ChainSummary, EndorsementChainError>, opts: &SnpOp
                 hex::encode(c.ark_spki_sha256)
             ),
         ),
+        Ok(_) if opts.simulated => SnpCheck::fail(
+            SnpCheckId::Chain,
+            SnpReason::SimulatedUntrusted,
+            "the evidence says it is simulated, but its chain ends at an AMD root",
+        ),
         Ok(c) => SnpCheck::pass(
             SnpCheckId::Chain,
             format!(
