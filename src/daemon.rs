@@ -49,8 +49,9 @@ pub struct Shared {
     pub metrics: Metrics,
     pub writer: Writer,
     pub waiters: Waiters,
-    /// The last quoted batch (answers GETs of recent records without a rebuild).
-    pub last_done: Mutex<Option<Arc<BatchDone>>>,
+    /// The most recently quoted or read batches, newest first: a GET (or an export,
+    /// one GET per record) of a record in one of them needs no tree rebuild.
+    recent: Mutex<std::collections::VecDeque<Arc<BatchDone>>>,
     health: Mutex<Health>,
     /// `snapshot.runtime` of new records, encoded once per profile.
     runtime: RwLock<Arc<serde_json::Value>>,
@@ -58,7 +59,31 @@ pub struct Shared {
     stopping: AtomicBool,
 }
 
+/// How many batches (Merkle trees) [`Shared::remember`] keeps.
+const RECENT_BATCHES: usize = 8;
+
 impl Shared {
+    /// The remembered batch with this header, if any.
+    pub fn recent_batch(
+        &self,
+        header: &cerd_attestation::batch::BatchHeader,
+    ) -> Option<Arc<BatchDone>> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|d| d.header == *header)
+            .cloned()
+    }
+
+    /// Keeps `done` among the recent batches (evicting the oldest).
+    pub fn remember(&self, done: Arc<BatchDone>) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|d| d.header != done.header);
+        recent.push_front(done);
+        recent.truncate(RECENT_BATCHES);
+    }
+
     /// `snapshot.runtime` for new records.
     pub fn runtime(&self) -> Arc<serde_json::Value> {
         self.runtime
@@ -213,7 +238,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: Metrics::new(depth),
         writer: writer.clone(),
         waiters: Mutex::default(),
-        last_done: Mutex::new(None),
+        recent: Mutex::new(std::collections::VecDeque::new()),
         health: Mutex::new(Health::new(
             config.tcti.to_string(),
             config.snp.as_ref().map(ToString::to_string),

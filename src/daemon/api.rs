@@ -208,9 +208,11 @@ async fn submit(
             .push(tx);
         rx
     });
+    // The body is needed again only to answer `?wait=attested`.
+    let kept_body = wait.then(|| sealed.body.clone());
     let record = NewRecord {
         hash: sealed.hash,
-        body: sealed.body.clone(),
+        body: sealed.body,
         received_us: store::now_us(),
         received,
     };
@@ -245,9 +247,9 @@ async fn submit(
             "the daemon stopped before the record was attested; it is stored and will be attested at the next start",
         )
     })?;
-    let text = match stored {
-        Some(seq) => done.bundle(&sealed.body, seq).map_err(internal)?,
-        None => lookup(shared, sealed.hash).await?.1,
+    let text = match (stored, kept_body) {
+        (Some(seq), Some(body)) => done.bundle(&body, seq).map_err(internal)?,
+        _ => lookup(shared, sealed.hash).await?.1,
     };
     Ok(text_response(StatusCode::CREATED, text))
 }
@@ -266,11 +268,7 @@ async fn lookup(
     shared: &Arc<Shared>,
     hash: Sha256Digest,
 ) -> Result<(StatusCode, String), Response<Body>> {
-    let cached = shared
-        .last_done
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let lookup_shared = shared.clone();
     let found = shared
         .read(move |r| {
             let Some(rec) = r.record(&hash)? else {
@@ -279,17 +277,19 @@ async fn lookup(
             let Some(batch) = r.batch_of(rec.seq)? else {
                 return Ok(Some((rec, None)));
             };
-            let done = match cached.filter(|c| c.header == batch.header) {
+            let done = match lookup_shared.recent_batch(&batch.header) {
                 Some(c) => c,
                 None => {
                     let leaves = r.hashes(batch.first_seq, batch.last_seq)?;
-                    Arc::new(BatchDone {
+                    let done = Arc::new(BatchDone {
                         header: batch.header,
                         tree: merkle::build(&leaves)?,
                         first_seq: batch.first_seq,
                         tpm_json: batch.tpm,
                         snp_json: batch.snp,
-                    })
+                    });
+                    lookup_shared.remember(done.clone());
+                    done
                 }
             };
             Ok(Some((rec, Some(done))))

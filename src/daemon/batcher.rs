@@ -296,7 +296,7 @@ async fn attest(
             }
         }
     }
-    *shared.last_done.lock().unwrap_or_else(|p| p.into_inner()) = Some(done);
+    shared.remember(done);
     Some(header)
 }
 

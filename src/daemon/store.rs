@@ -358,17 +358,19 @@ impl Reader {
         format!("database {}", self.path.display())
     }
 
-    /// The last stored batch, if any.
-    pub fn last_batch(&self) -> anyhow::Result<Option<BatchRow>> {
-        self.conn
+    /// The last record position covered by a stored batch (0 when there is none): one
+    /// number, without reading the batch's evidence.
+    fn last_attested_seq(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
             .query_row(
-                "SELECT header, first_seq, last_seq, tpm, quoted_us, snp FROM batches ORDER BY sequence DESC LIMIT 1",
+                "SELECT last_seq FROM batches ORDER BY sequence DESC LIMIT 1",
                 [],
-                batch_row,
+                |r| r.get(0),
             )
             .optional()
             .with_context(|| self.ctx())?
-            .transpose()
+            .unwrap_or(0))
     }
 
     /// Every batch header in sequence order (for chain checks).
@@ -453,7 +455,7 @@ impl Reader {
 
     /// Records not yet in a batch (after the last batch), in order.
     pub fn unattested(&self) -> anyhow::Result<Vec<RecordRow>> {
-        let after = self.last_batch()?.map_or(0, |b| b.last_seq);
+        let after = self.last_attested_seq()?;
         self.page(after, i64::MAX)
     }
 }
