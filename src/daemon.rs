@@ -1,6 +1,6 @@
 //! `cer daemon`: seals run descriptions from local clients into CERs, makes them
-//! durable in SQLite (group commit), binds them to TPM quotes in batches, and serves
-//! them back (docs/daemon.md).
+//! durable in SQLite (group commit), binds them to hardware evidence in batches (a TPM
+//! quote, an SEV-SNP report, or both), and serves them back (docs/daemon.md).
 //!
 //! Tasks and threads:
 //!
@@ -8,7 +8,7 @@
 //!  clients ──HTTP──► api (tokio) ── seal ──► store writer thread ──(seq order)──► batcher task
 //!      ▲                                      one transaction per group,            │ Merkle tree, header
 //!      └──── 201 once durable / bundle ◄───── ack after commit                      ▼
-//!            once attested (waiters) ◄──────────────────────────── quoter thread (TPM, sync)
+//!            once attested (waiters) ◄──────────────────── evidence thread (TPM / SNP, sync)
 //! ```
 
 pub mod api;
@@ -96,8 +96,9 @@ impl Shared {
         self.health.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn set_tpm(&self, state: Result<(), String>) {
-        self.health().tpm = Some(state);
+    /// The outcome of the last TPM or SNP operation.
+    pub fn set_evidence(&self, state: Result<(), String>) {
+        self.health().evidence = Some(state);
     }
 
     /// What the last quote found: does the log replay to the quoted PCR?
@@ -113,8 +114,10 @@ impl Shared {
 
     fn set_measured(&self, m: &Measured, profile: &Profile) {
         let mut h = self.health();
-        h.tpm = Some(Ok(()));
-        h.log_path = Some(m.log_path.display().to_string());
+        if m.log_path.is_some() {
+            h.evidence = Some(Ok(()));
+        }
+        h.log_path = m.log_path.as_ref().map(|p| p.display().to_string());
         h.profile = profile.describe();
         h.replay = None;
         h.log = Some(if m.unaccounted {
@@ -240,7 +243,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         waiters: Mutex::default(),
         recent: Mutex::new(std::collections::VecDeque::new()),
         health: Mutex::new(Health::new(
-            config.tcti.to_string(),
+            config.tpm.as_ref().map(|t| t.tcti.to_string()),
             config.snp.as_ref().map(ToString::to_string),
         )),
         runtime: RwLock::new(Arc::new(profile.runtime_json()?)),
@@ -273,14 +276,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
     eprintln!(
-        "cerd: listening on {}{}; TPM {}",
+        "cerd: listening on {}{}; evidence: {}",
         shared.config.socket.display(),
         shared
             .config
             .tcp
             .map(|a| format!(" and tcp {a}"))
             .unwrap_or_default(),
-        shared.config.tcti
+        [
+            shared
+                .config
+                .tpm
+                .as_ref()
+                .map(|t| format!("TPM {}", t.tcti)),
+            shared.config.snp.as_ref().map(|s| format!("SEV-SNP {s}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" + ")
     );
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     if let Some(usec) = watchdog_usec() {
@@ -366,7 +380,7 @@ async fn measure(shared: &Arc<Shared>, quoter: &Quoter, profile: &Profile) {
             shared.set_measured(&m, profile);
             shared.writer.profile(store::NewProfile {
                 files: profile.describe().to_string(),
-                log_path: m.log_path.display().to_string(),
+                log_path: m.log_path.as_ref().map(|p| p.display().to_string()),
                 log: m.log_json.clone(),
                 notices: serde_json::to_string(&m.notices).unwrap_or_default(),
             });
@@ -376,7 +390,7 @@ async fn measure(shared: &Arc<Shared>, quoter: &Quoter, profile: &Profile) {
             eprintln!(
                 "cerd: cannot measure the runtime profile: {e:#}; retrying before the next quote"
             );
-            shared.set_tpm(Err(format!("{e:#}")));
+            shared.set_evidence(Err(format!("{e:#}")));
         }
     }
 }

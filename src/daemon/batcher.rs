@@ -27,8 +27,8 @@ pub struct BatchDone {
     pub header: BatchHeader,
     pub tree: Tree,
     pub first_seq: i64,
-    /// `meta.cerd.evidence.tpm`, JSON.
-    pub tpm_json: String,
+    /// `meta.cerd.evidence.tpm`, JSON, unless the daemon runs without a TPM.
+    pub tpm_json: Option<String>,
     /// `meta.cerd.evidence.snp`, JSON, when the daemon requests SEV-SNP reports.
     pub snp_json: Option<String>,
 }
@@ -42,7 +42,7 @@ impl BatchDone {
             body,
             &self.header,
             &proof,
-            &self.tpm_json,
+            self.tpm_json.as_deref(),
             self.snp_json.as_deref(),
         )
     }
@@ -50,23 +50,26 @@ impl BatchDone {
 
 /// The sealed record `body` (compact JSON object, no `meta`) with
 /// `meta.cerd.evidence` added as text, without re-encoding the record or the shared
-/// TPM evidence (`tpm_json`) per record. The result equals what
+/// TPM and SNP evidence (`tpm_json`, `snp_json`; at least one) per record. The result equals what
 /// [`crate::batch::attach`] builds (a unit test checks this).
 pub fn splice(
     body: &str,
     header: &BatchHeader,
     proof: &InclusionProof,
-    tpm_json: &str,
+    tpm_json: Option<&str>,
     snp_json: Option<&str>,
 ) -> anyhow::Result<String> {
     let Some(open) = body.strip_suffix('}') else {
         anyhow::bail!("a stored record is not a JSON object (a bug in cerd)");
     };
+    if tpm_json.is_none() && snp_json.is_none() {
+        anyhow::bail!("a batch without hardware evidence (a bug in cerd)");
+    }
     let header = serde_json::to_string(header)?;
     let proof = serde_json::to_string(proof)?;
     let mut out = String::with_capacity(
         body.len()
-            .saturating_add(tpm_json.len())
+            .saturating_add(tpm_json.map_or(0, str::len))
             .saturating_add(snp_json.map_or(0, str::len))
             .saturating_add(header.len())
             .saturating_add(proof.len())
@@ -77,8 +80,11 @@ pub fn splice(
     out.push_str(&header);
     out.push_str(",\"proof\":");
     out.push_str(&proof);
-    out.push_str("},\"tpm\":");
-    out.push_str(tpm_json);
+    out.push('}');
+    if let Some(tpm) = tpm_json {
+        out.push_str(",\"tpm\":");
+        out.push_str(tpm);
+    }
     if let Some(snp) = snp_json {
         out.push_str(",\"snp\":");
         out.push_str(snp);
@@ -225,7 +231,7 @@ async fn attest(
                     "cerd: quote of batch {} failed: {msg}; retrying in {backoff:?}",
                     header.sequence
                 );
-                shared.set_tpm(Err(msg));
+                shared.set_evidence(Err(msg));
                 if *shutdown.borrow() {
                     let d = *stop_deadline.get_or_insert_with(|| {
                         Instant::now()
@@ -244,8 +250,10 @@ async fn attest(
             }
         }
     };
-    shared.set_tpm(Ok(()));
-    shared.set_replay(quoted.log_state.clone());
+    shared.set_evidence(Ok(()));
+    if let Some(state) = &quoted.log_state {
+        shared.set_replay(state.clone());
+    }
     shared
         .metrics
         .quote_seconds
@@ -325,9 +333,10 @@ mod tests {
         let body = r#"{"a":1,"certificateHash":"sha256:00","snapshot":{"b":[1,2]}}"#;
         for i in 0..5u64 {
             let proof = tree.proof(i).unwrap();
-            let spliced: Value =
-                serde_json::from_str(&splice(body, &header, &proof, &tpm_json, None).unwrap())
-                    .unwrap();
+            let spliced: Value = serde_json::from_str(
+                &splice(body, &header, &proof, Some(&tpm_json), None).unwrap(),
+            )
+            .unwrap();
             let mut expected: Value = serde_json::from_str(body).unwrap();
             crate::batch::attach(
                 &mut expected,
@@ -336,6 +345,36 @@ mod tests {
             .unwrap();
             assert_eq!(spliced, expected);
         }
-        assert!(splice("[1]", &header, &tree.proof(0).unwrap(), &tpm_json, None).is_err());
+        assert!(splice(
+            "[1]",
+            &header,
+            &tree.proof(0).unwrap(),
+            Some(&tpm_json),
+            None
+        )
+        .is_err());
+        assert!(splice(body, &header, &tree.proof(0).unwrap(), None, None).is_err());
+    }
+
+    /// Without a TPM the evidence has the SNP report and no `tpm` member.
+    #[test]
+    fn splice_snp_only() {
+        let leaves: Vec<Sha256Digest> = (0u8..3).map(|i| Sha256Digest([i; 32])).collect();
+        let tree = merkle::build(&leaves).unwrap();
+        let header = BatchHeader::genesis(tree.size(), tree.root()).unwrap();
+        let body = r#"{"a":1}"#;
+        let spliced = splice(
+            body,
+            &header,
+            &tree.proof(2).unwrap(),
+            None,
+            Some(r#"{"r":2}"#),
+        );
+        let v: Value = serde_json::from_str(&spliced.unwrap()).unwrap();
+        let ev = &v["meta"]["cerd"]["evidence"];
+        assert_eq!(ev["snp"], serde_json::json!({"r": 2}));
+        assert!(ev.get("tpm").is_none(), "{ev}");
+        assert_eq!(ev["version"], 1);
+        assert_eq!(ev["batch"]["proof"]["leafIndex"], 2, "{ev}");
     }
 }

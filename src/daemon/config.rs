@@ -47,6 +47,7 @@ struct RawApi {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTpm {
+    enabled: Option<bool>,
     tcti: Option<String>,
     ak_handle: Option<String>,
     pcr: Option<u8>,
@@ -81,6 +82,17 @@ struct RawRuntime {
     model_files: Vec<String>,
 }
 
+/// The `[tpm]` table, when the TPM is used.
+#[derive(Debug, Clone)]
+pub struct TpmConfig {
+    pub tcti: Tcti,
+    pub ak_handle: u32,
+    pub pcr: u8,
+    pub ak_cert: Option<PathBuf>,
+    pub ek_chain: Vec<PathBuf>,
+    pub quote_delay: Duration,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -92,13 +104,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_connections: usize,
     pub request_timeout: Duration,
-    pub tcti: Tcti,
-    pub ak_handle: u32,
-    pub pcr: u8,
-    pub ak_cert: Option<PathBuf>,
-    pub ek_chain: Vec<PathBuf>,
-    pub quote_delay: Duration,
-    /// SEV-SNP reports with every quote: `/dev/sev-guest` or a simulated guest.
+    /// The TPM: `None` on an SEV-SNP guest configured without one (`tpm.enabled =
+    /// false`), where each batch gets an SNP report only.
+    pub tpm: Option<TpmConfig>,
+    /// SEV-SNP reports with every batch: `/dev/sev-guest` or a simulated guest.
     pub snp: Option<crate::snp::SnpSource>,
     /// Certificate cache for SNP reports whose host gives no certificate table.
     pub snp_certs: Option<PathBuf>,
@@ -111,6 +120,41 @@ pub struct Config {
     pub binary: Option<PathBuf>,
     /// Paths or glob patterns of model files, in the order given.
     pub model_files: Vec<String>,
+}
+
+impl TpmConfig {
+    fn validate(raw: RawTpm) -> anyhow::Result<Self> {
+        let tcti = match raw.tcti.as_deref() {
+            None => Tcti::Device("/dev/tpmrm0".into()),
+            Some(t) => t
+                .parse::<Tcti>()
+                .map_err(|e| anyhow::anyhow!("tpm.tcti: {e}"))?,
+        };
+        let ak_handle = match raw.ak_handle.as_deref() {
+            None => crate::tpm::keys::AK_HANDLE_ECC,
+            Some(h) => {
+                let parsed = match h.strip_prefix("0x").or_else(|| h.strip_prefix("0X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => h.parse().ok(),
+                };
+                parsed.with_context(|| {
+                    format!("tpm.ak_handle {h:?} is not a handle like \"0x81010002\"")
+                })?
+            }
+        };
+        let pcr = raw.pcr.unwrap_or(crate::tpm::measure::DEFAULT_PCR);
+        if pcr > crate::tpm::pcr::MAX_PCR {
+            bail!("tpm.pcr {pcr} does not exist (0..=23)");
+        }
+        Ok(Self {
+            tcti,
+            ak_handle,
+            pcr,
+            ak_cert: raw.ak_cert,
+            ek_chain: raw.ek_chain.unwrap_or_default(),
+            quote_delay: Duration::from_millis(raw.quote_delay_ms.unwrap_or(0)),
+        })
+    }
 }
 
 impl Config {
@@ -146,28 +190,43 @@ impl Config {
                     .map_err(|_| anyhow::anyhow!("api.tcp {t:?} is not ADDRESS:PORT"))
             })
             .transpose()?;
-        let tcti = match raw.tpm.tcti.as_deref() {
-            None => Tcti::Device("/dev/tpmrm0".into()),
-            Some(t) => t
-                .parse::<Tcti>()
-                .map_err(|e| anyhow::anyhow!("tpm.tcti: {e}"))?,
-        };
-        let ak_handle = match raw.tpm.ak_handle.as_deref() {
-            None => crate::tpm::keys::AK_HANDLE_ECC,
-            Some(h) => {
-                let parsed = match h.strip_prefix("0x").or_else(|| h.strip_prefix("0X")) {
-                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                    None => h.parse().ok(),
-                };
-                parsed.with_context(|| {
-                    format!("tpm.ak_handle {h:?} is not a handle like \"0x81010002\"")
-                })?
+        let snp = raw
+            .snp
+            .source
+            .as_deref()
+            .map(|s| {
+                s.parse::<crate::snp::SnpSource>()
+                    .map_err(|e| anyhow::anyhow!("snp.source: {e}"))
+            })
+            .transpose()?;
+        let tpm = if raw.tpm.enabled.unwrap_or(true) {
+            Some(TpmConfig::validate(raw.tpm)?)
+        } else {
+            if snp.is_none() {
+                bail!("tpm.enabled = false needs snp.source: without a TPM, SEV-SNP reports are the only hardware evidence");
             }
+            let RawTpm {
+                enabled: _,
+                tcti,
+                ak_handle,
+                pcr,
+                ak_cert,
+                ek_chain,
+                quote_delay_ms,
+            } = raw.tpm;
+            let set = [
+                ("tcti", tcti.is_some()),
+                ("ak_handle", ak_handle.is_some()),
+                ("pcr", pcr.is_some()),
+                ("ak_cert", ak_cert.is_some()),
+                ("ek_chain", ek_chain.is_some()),
+                ("quote_delay_ms", quote_delay_ms.is_some()),
+            ];
+            if let Some((key, _)) = set.iter().find(|(_, s)| *s) {
+                bail!("tpm.{key} is set but tpm.enabled = false");
+            }
+            None
         };
-        let pcr = raw.tpm.pcr.unwrap_or(crate::tpm::measure::DEFAULT_PCR);
-        if pcr > crate::tpm::pcr::MAX_PCR {
-            bail!("tpm.pcr {pcr} does not exist (0..=23)");
-        }
         let max_body_bytes = raw.api.max_body_bytes.unwrap_or(1024 * 1024);
         if max_body_bytes < 256 {
             bail!("api.max_body_bytes {max_body_bytes} is too small (at least 256)");
@@ -194,21 +253,8 @@ impl Config {
             max_body_bytes,
             max_connections,
             request_timeout: Duration::from_millis(raw.api.request_timeout_ms.unwrap_or(10_000)),
-            tcti,
-            ak_handle,
-            pcr,
-            ak_cert: raw.tpm.ak_cert,
-            ek_chain: raw.tpm.ek_chain.unwrap_or_default(),
-            quote_delay: Duration::from_millis(raw.tpm.quote_delay_ms.unwrap_or(0)),
-            snp: raw
-                .snp
-                .source
-                .as_deref()
-                .map(|s| {
-                    s.parse::<crate::snp::SnpSource>()
-                        .map_err(|e| anyhow::anyhow!("snp.source: {e}"))
-                })
-                .transpose()?,
+            tpm,
+            snp,
             kds: match (raw.snp.kds_fetch, &raw.snp.certs) {
                 (false, _) => None,
                 (true, None) => bail!("snp.kds_fetch needs snp.certs (the cache it fills)"),
@@ -260,7 +306,18 @@ mod tests {
     fn example_config_parses() {
         let text = include_str!("../../deploy/config.example.toml");
         let c = Config::parse(text).unwrap();
-        assert_eq!(c.ak_handle, 0x8101_0002);
+        assert_eq!(c.tpm.unwrap().ak_handle, 0x8101_0002);
+    }
+
+    #[test]
+    fn snp_only() {
+        let c =
+            Config::parse("[tpm]\nenabled = false\n[snp]\nsource = \"/dev/sev-guest\"\n").unwrap();
+        assert!(c.tpm.is_none() && c.snp.is_some());
+        assert!(Config::parse("[tpm]\nenabled = true\n")
+            .unwrap()
+            .tpm
+            .is_some());
     }
 
     #[test]
@@ -271,6 +328,13 @@ mod tests {
         assert!(format!("{e:#}").contains("api.socket_mode"), "{e:#}");
         let e = Config::parse("[tpm]\ntcti = \"nope\"\n").unwrap_err();
         assert!(format!("{e:#}").contains("tpm.tcti"), "{e:#}");
+        let e = Config::parse("[tpm]\nenabled = false\n").unwrap_err();
+        assert!(format!("{e:#}").contains("needs snp.source"), "{e:#}");
+        let e = Config::parse(
+            "[tpm]\nenabled = false\ntcti = \"device:/dev/tpmrm0\"\n[snp]\nsource = \"/dev/sev-guest\"\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("tpm.tcti is set"), "{e:#}");
         let e = Config::parse("[batch]\nmax_records = 0\n").unwrap_err();
         assert!(format!("{e:#}").contains("batch.max_records"), "{e:#}");
     }

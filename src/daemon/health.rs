@@ -10,12 +10,14 @@ use super::metrics::Metrics;
 /// What the daemon knows about its evidence sources right now.
 #[derive(Debug)]
 pub struct Health {
-    pub tcti: String,
+    /// The TPM's TCTI; `None` when the daemon runs without a TPM.
+    pub tcti: Option<String>,
     /// The SEV-SNP report source, when configured (requested with every quote, so it
     /// shares the quote's outcome).
     pub snp: Option<String>,
-    /// `None` until the first TPM operation; then the last outcome.
-    pub tpm: Option<Result<(), String>>,
+    /// `None` until the first hardware operation (TPM measurement or quote, SNP
+    /// report); then the last outcome.
+    pub evidence: Option<Result<(), String>>,
     pub last_quote: Option<Instant>,
     pub last_batch: Option<u64>,
     /// The measurement log as the last profile measurement reconciled it with the PCR
@@ -28,11 +30,11 @@ pub struct Health {
 }
 
 impl Health {
-    pub fn new(tcti: String, snp: Option<String>) -> Self {
+    pub fn new(tcti: Option<String>, snp: Option<String>) -> Self {
         Self {
             tcti,
             snp,
-            tpm: None,
+            evidence: None,
             last_quote: None,
             last_batch: None,
             log: None,
@@ -45,8 +47,9 @@ impl Health {
     /// Why the daemon is degraded (empty when healthy).
     pub fn reasons(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(Err(e)) = &self.tpm {
-            out.push(format!("tpm: {e}"));
+        if let Some(Err(e)) = &self.evidence {
+            let what = if self.tcti.is_some() { "tpm" } else { "snp" };
+            out.push(format!("{what}: {e}"));
         }
         match &self.log {
             None => out.push("measurement log: the runtime profile is not measured yet".into()),
@@ -63,16 +66,23 @@ impl Health {
     pub fn report(&self, metrics: &Metrics) -> (bool, Value) {
         let reasons = self.reasons();
         let ok = reasons.is_empty();
-        let tpm_state = match &self.tpm {
+        let state = match &self.evidence {
             None => "unknown",
             Some(Ok(())) => "ok",
             Some(Err(_)) => "unavailable",
         };
+        let error = self.evidence.as_ref().and_then(|r| r.as_ref().err());
+        let last_quote_age_ms = self
+            .last_quote
+            .map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX));
         let log_error = match (&self.log, &self.replay) {
             (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.clone()),
             _ => None,
         };
         let log_state = match (&self.log, &log_error) {
+            _ if self.tcti.is_none() => {
+                "none (no TPM: the profile is hashed, not measured into a PCR)"
+            }
             (None, _) => "not measured",
             (_, Some(_)) => "mismatch",
             _ => "ok",
@@ -80,16 +90,26 @@ impl Health {
         let body = json!({
             "status": if ok { "ok" } else { "degraded" },
             "reasons": reasons,
-            "tpm": {
-                "state": tpm_state,
-                "tcti": self.tcti,
-                "error": self.tpm.as_ref().and_then(|r| r.as_ref().err()),
-                "lastQuoteAgeMs": self.last_quote.map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)),
-                "lastBatch": self.last_batch,
+            "tpm": match &self.tcti {
+                None => json!({ "state": "not configured" }),
+                Some(tcti) => json!({
+                    "state": state,
+                    "tcti": tcti,
+                    "error": error,
+                    "lastQuoteAgeMs": last_quote_age_ms,
+                    "lastBatch": self.last_batch,
+                }),
             },
             "snp": match &self.snp {
                 None => json!({ "state": "not configured" }),
-                Some(source) => json!({ "state": tpm_state, "source": source }),
+                Some(source) if self.tcti.is_none() => json!({
+                    "state": state,
+                    "source": source,
+                    "error": error,
+                    "lastReportAgeMs": last_quote_age_ms,
+                    "lastBatch": self.last_batch,
+                }),
+                Some(source) => json!({ "state": state, "source": source }),
             },
             "queueDepth": metrics.queue_depth.load(Ordering::Relaxed),
             "measurementLog": {

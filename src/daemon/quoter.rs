@@ -1,7 +1,10 @@
-//! The TPM thread: the only place the daemon talks to the TPM (tss-esapi is
-//! synchronous, so it never runs on the async executor). It measures the runtime
-//! profile into the PCR and quotes batch header hashes. Any TPM failure drops the
-//! context; the next job opens the TPM afresh (so a restarted TPM is picked up).
+//! The evidence thread: the only place the daemon talks to the TPM and the SEV-SNP
+//! guest device (tss-esapi and the SNP ioctl are synchronous, so they never run on the
+//! async executor). It measures the runtime profile into the PCR and quotes batch
+//! header hashes, and requests an SNP report per batch when configured. Any TPM
+//! failure drops the context; the next job opens the TPM afresh (so a restarted TPM is
+//! picked up). Without a TPM (`tpm.enabled = false`) each batch gets an SNP report
+//! only, and nothing is measured into a PCR.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -11,30 +14,33 @@ use anyhow::Context as _;
 use cerd_attestation::eventlog::Measurement;
 use tokio::sync::oneshot;
 
-use super::config::Config;
+use super::config::{Config, TpmConfig};
 use crate::batch::{self, TpmIdentity};
 use crate::tpm::keys::{self, Ak};
-use crate::tpm::{measure, quote, Tcti, Tpm};
+use crate::tpm::{measure, quote, Tpm};
 
-/// A quote and the state of the measurement log it carries.
+/// A batch's hardware evidence and the state of the measurement log it carries.
 #[derive(Debug)]
 pub struct Quoted {
-    /// The TPM evidence (`meta.cerd.evidence.tpm`), JSON.
-    pub tpm_json: String,
+    /// The TPM evidence (`meta.cerd.evidence.tpm`), JSON, when the TPM is used.
+    pub tpm_json: Option<String>,
     /// The SEV-SNP evidence (`meta.cerd.evidence.snp`), JSON, when configured.
     pub snp_json: Option<String>,
-    /// `Err(reason)` when the log does not replay to the quoted PCR (or is missing).
-    pub log_state: Result<(), String>,
-    /// Time spent in the TPM (including any configured delay).
+    /// `Err(reason)` when the log does not replay to the quoted PCR (or is missing);
+    /// `None` without a TPM (no log).
+    pub log_state: Option<Result<(), String>>,
+    /// Time spent in the TPM (including any configured delay) and the SNP device.
     pub latency: Duration,
 }
 
 /// What a profile measurement found.
 #[derive(Debug)]
 pub struct Measured {
-    pub log_path: PathBuf,
+    /// The measurement log; `None` without a TPM (the profile is hashed, not
+    /// measured into a PCR).
+    pub log_path: Option<PathBuf>,
     /// The log (CEL JSON) right after the measurement.
-    pub log_json: String,
+    pub log_json: Option<String>,
     /// Reconciliation notices (foreign extends, interrupted measurements).
     pub notices: Vec<String>,
     /// True when a notice means the PCR held something the log did not account for.
@@ -71,51 +77,50 @@ impl Quoter {
     pub fn start(config: &Config) -> anyhow::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let mut worker = Worker {
-            tcti: config.tcti.clone(),
-            ak_handle: config.ak_handle,
-            ak_cert: config.ak_cert.clone(),
-            ek_chain: config.ek_chain.clone(),
-            pcr: config.pcr,
-            log_dir: config.log_dir(),
-            delay: config.quote_delay,
+            tpm: config.tpm.clone().map(|c| TpmSide {
+                log_dir: config.log_dir(),
+                config: c,
+                open: None,
+                pending: None,
+                profile: Vec::new(),
+            }),
             snp: config.snp.clone(),
             snp_certs: config.snp_certs.clone(),
             kds: config.kds.clone(),
-            open: None,
-            pending: None,
-            profile: Vec::new(),
         };
         std::thread::Builder::new()
-            .name("cerd-tpm".into())
+            .name("cerd-evidence".into())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
                     worker.run(job);
                 }
             })
-            .context("cannot start the TPM thread")?;
+            .context("cannot start the evidence thread")?;
         Ok(Self { tx })
     }
 
-    /// Quotes `qualifying` (a batch header hash) over the measurement PCR. A profile
-    /// measurement still pending is done first.
+    /// The hardware evidence over `qualifying` (a batch header hash): a TPM quote over
+    /// the measurement PCR (a profile measurement still pending is done first), an
+    /// SEV-SNP report, or both.
     pub async fn quote(&self, qualifying: [u8; 32]) -> anyhow::Result<Quoted> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job::Quote { qualifying, reply })
-            .map_err(|_| anyhow::anyhow!("the TPM thread has stopped"))?;
+            .map_err(|_| anyhow::anyhow!("the evidence thread has stopped"))?;
         rx.await
-            .map_err(|_| anyhow::anyhow!("the TPM thread has stopped"))?
+            .map_err(|_| anyhow::anyhow!("the evidence thread has stopped"))?
     }
 
     /// Measures the profile into the PCR. If the TPM is unreachable the measurement
-    /// stays pending and is retried before the next quote.
+    /// stays pending and is retried before the next quote. Without a TPM, nothing is
+    /// measured (the answer has no log).
     pub async fn measure(&self, items: Vec<Measurement>) -> anyhow::Result<Measured> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job::Measure { items, reply })
-            .map_err(|_| anyhow::anyhow!("the TPM thread has stopped"))?;
+            .map_err(|_| anyhow::anyhow!("the evidence thread has stopped"))?;
         rx.await
-            .map_err(|_| anyhow::anyhow!("the TPM thread has stopped"))?
+            .map_err(|_| anyhow::anyhow!("the evidence thread has stopped"))?
     }
 }
 
@@ -125,17 +130,10 @@ struct Open {
     id: TpmIdentity,
 }
 
-struct Worker {
-    tcti: Tcti,
-    ak_handle: u32,
-    ak_cert: Option<PathBuf>,
-    ek_chain: Vec<PathBuf>,
-    pcr: u8,
+/// The TPM, when the daemon uses one.
+struct TpmSide {
+    config: TpmConfig,
     log_dir: PathBuf,
-    delay: Duration,
-    snp: Option<crate::snp::SnpSource>,
-    snp_certs: Option<PathBuf>,
-    kds: Option<crate::snp::kds::KdsOptions>,
     open: Option<Open>,
     /// A profile measurement not yet in the PCR.
     pending: Option<Vec<Measurement>>,
@@ -144,37 +142,119 @@ struct Worker {
     profile: Vec<Measurement>,
 }
 
+/// A TPM quote of one batch.
+struct TpmQuote {
+    json: String,
+    log_state: Result<(), String>,
+    /// The AK's TPM2B_PUBLIC, bound into an SNP report of the same batch.
+    ak_public: Vec<u8>,
+    latency: Duration,
+}
+
+struct Worker {
+    tpm: Option<TpmSide>,
+    snp: Option<crate::snp::SnpSource>,
+    snp_certs: Option<PathBuf>,
+    kds: Option<crate::snp::kds::KdsOptions>,
+}
+
 impl Worker {
     fn run(&mut self, job: Job) {
         match job {
             Job::Quote { qualifying, reply } => {
-                let result = self.quote(&qualifying);
-                if result.is_err() {
-                    self.open = None;
-                }
-                let _ = reply.send(result);
+                let _ = reply.send(self.quote(&qualifying));
             }
             Job::Measure { items, reply } => {
-                self.profile.clone_from(&items);
-                self.pending = Some(items);
-                let result = self.measure_pending();
-                if result.is_err() {
-                    self.open = None;
-                }
-                let _ = reply.send(result.and_then(|m| {
-                    m.context("nothing was measured (a bug in cerd: the profile was pending)")
-                }));
+                let result = match &mut self.tpm {
+                    // Without a TPM the profile is only hashed: there is no PCR to
+                    // measure it into and no log.
+                    None => Ok(Measured {
+                        log_path: None,
+                        log_json: None,
+                        notices: Vec::new(),
+                        unaccounted: false,
+                    }),
+                    Some(tpm) => {
+                        tpm.profile.clone_from(&items);
+                        tpm.pending = Some(items);
+                        let result = tpm.measure_pending();
+                        if result.is_err() {
+                            tpm.open = None;
+                        }
+                        result.and_then(|m| {
+                            m.context(
+                                "nothing was measured (a bug in cerd: the profile was pending)",
+                            )
+                        })
+                    }
+                };
+                let _ = reply.send(result);
             }
         }
     }
 
+    /// The batch's evidence: a TPM quote, an SNP report bound to it (REPORT_DATA =
+    /// header hash || SHA-256(AK TPM2B_PUBLIC), or zeros for the AK half without a
+    /// TPM), or both.
+    fn quote(&mut self, qualifying: &[u8; 32]) -> anyhow::Result<Quoted> {
+        let tpm = match &mut self.tpm {
+            None => None,
+            Some(side) => {
+                let result = side.quote(qualifying);
+                if result.is_err() {
+                    side.open = None;
+                }
+                Some(result?)
+            }
+        };
+        let mut latency = tpm.as_ref().map_or(Duration::ZERO, |q| q.latency);
+        let snp_json = match &self.snp {
+            None => None,
+            Some(source) => {
+                let start = Instant::now();
+                let report_data = cerd_attestation::verify::snp::expected_report_data(
+                    qualifying,
+                    tpm.as_ref().map(|q| q.ak_public.as_slice()),
+                );
+                let snp = crate::snp::request(
+                    source,
+                    report_data,
+                    self.snp_certs.as_deref(),
+                    self.kds.as_ref(),
+                )
+                .with_context(|| format!("SEV-SNP report from {source}"))?;
+                latency = latency.saturating_add(start.elapsed());
+                // The cache holds this chip's certificates now: KDS is consulted (and
+                // the cache re-verified) once per daemon start, not per batch.
+                self.kds = None;
+                Some(serde_json::to_string(&snp).context("cannot encode the SNP evidence")?)
+            }
+        };
+        let (tpm_json, log_state) = match tpm {
+            Some(q) => (Some(q.json), Some(q.log_state)),
+            None => (None, None),
+        };
+        if tpm_json.is_none() && snp_json.is_none() {
+            anyhow::bail!("neither a TPM nor an SEV-SNP source is configured (a bug in cerd: the config refuses this)");
+        }
+        Ok(Quoted {
+            tpm_json,
+            snp_json,
+            log_state,
+            latency,
+        })
+    }
+}
+
+impl TpmSide {
     fn ensure_open(&mut self) -> anyhow::Result<&mut Open> {
         if self.open.is_none() {
-            let mut tpm = Tpm::open(&self.tcti)?;
-            let ak = keys::load_ak(&mut tpm, self.ak_handle)?;
-            let ak_certs = batch::ak_certificates(&ak, self.ak_cert.as_deref())?;
+            let c = &self.config;
+            let mut tpm = Tpm::open(&c.tcti)?;
+            let ak = keys::load_ak(&mut tpm, c.ak_handle)?;
+            let ak_certs = batch::ak_certificates(&ak, c.ak_cert.as_deref())?;
             let mut ek_chain = Vec::new();
-            for path in &self.ek_chain {
+            for path in &c.ek_chain {
                 ek_chain.extend(batch::pem_chain(path)?);
             }
             let id = TpmIdentity::read(&mut tpm, &ak, ak_certs, ek_chain)?;
@@ -199,7 +279,7 @@ impl Worker {
         let Some(items) = self.pending.clone() else {
             return Ok(None);
         };
-        let (pcr, dir) = (self.pcr, self.log_dir.clone());
+        let (pcr, dir) = (self.config.pcr, self.log_dir.clone());
         let open = self.ensure_open()?;
         let mut notices = Vec::new();
         let mut tell = |n: &measure::Notice| {
@@ -209,19 +289,21 @@ impl Worker {
         let report = measure::measure(&mut open.tpm, &dir, pcr, items, &mut tell)?;
         self.pending = None;
         Ok(Some(Measured {
-            log_json: report.log.to_json(),
-            log_path: report.log_path,
+            log_json: Some(report.log.to_json()),
+            log_path: Some(report.log_path),
             unaccounted: notices.iter().any(|(_, u)| *u),
             notices: notices.into_iter().map(|(n, _)| n).collect(),
         }))
     }
 
-    fn quote(&mut self, qualifying: &[u8; 32]) -> anyhow::Result<Quoted> {
+    fn quote(&mut self, qualifying: &[u8; 32]) -> anyhow::Result<TpmQuote> {
         self.ensure_open()?;
         self.measure_pending()?;
-        let (pcr, dir, delay) = (self.pcr, self.log_dir.clone(), self.delay);
-        let (snp_source, snp_certs, kds) =
-            (self.snp.clone(), self.snp_certs.clone(), self.kds.clone());
+        let (pcr, dir, delay) = (
+            self.config.pcr,
+            self.log_dir.clone(),
+            self.config.quote_delay,
+        );
         let open = self.ensure_open()?;
         let start = Instant::now();
         if !delay.is_zero() {
@@ -256,31 +338,10 @@ impl Worker {
             Err(e) => (None, Err(format!("{e:#}"))),
         };
         let evidence = open.id.evidence(&q, log);
-        let tpm_json = serde_json::to_string(&evidence).context("cannot encode the evidence")?;
-        // The SEV-SNP report over the same batch, bound to this AK: REPORT_DATA =
-        // header hash || SHA-256(AK TPM2B_PUBLIC).
-        let snp_json = match &snp_source {
-            None => None,
-            Some(source) => {
-                let report_data = cerd_attestation::verify::snp::expected_report_data(
-                    qualifying,
-                    Some(&open.ak.public_bytes),
-                );
-                let snp =
-                    crate::snp::request(source, report_data, snp_certs.as_deref(), kds.as_ref())
-                        .with_context(|| format!("SEV-SNP report from {source}"))?;
-                Some(serde_json::to_string(&snp).context("cannot encode the SNP evidence")?)
-            }
-        };
-        if snp_json.is_some() {
-            // The cache holds this chip's certificates now: KDS is consulted (and the
-            // cache re-verified) once per daemon start, not per batch.
-            self.kds = None;
-        }
-        Ok(Quoted {
-            tpm_json,
-            snp_json,
+        Ok(TpmQuote {
+            json: serde_json::to_string(&evidence).context("cannot encode the evidence")?,
             log_state,
+            ak_public: open.ak.public_bytes.clone(),
             latency,
         })
     }

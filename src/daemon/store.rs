@@ -5,10 +5,12 @@
 //!   from 1), by certificateHash, with its sealed bundle (compact JSON, no `meta`).
 //! - `batches`: every quoted batch: its header (the 94-byte encoding), the range of
 //!   record `seq`s it covers (batches are consecutive ranges: the batcher takes records
-//!   in `seq` order), and the TPM evidence of its quote (JSON).
+//!   in `seq` order), and its hardware evidence (JSON): the TPM quote, the SEV-SNP
+//!   report, or both.
 //! - `profile`: each runtime-profile measurement (start, SIGHUP): the measured files,
 //!   the measurement log as it was right after (CEL JSON; the live log is the file
-//!   `cer tpm measure` keeps in step with the PCR) and what reconciliation found.
+//!   `cer tpm measure` keeps in step with the PCR; none without a TPM) and what
+//!   reconciliation found.
 //!
 //! One writer thread owns the write connection ([`Writer`]): it takes every command
 //! waiting in its queue, applies them in one transaction, commits (one fsync of the WAL
@@ -35,19 +37,55 @@ CREATE TABLE IF NOT EXISTS batches (
     first_seq INTEGER NOT NULL,
     last_seq INTEGER NOT NULL,
     header BLOB NOT NULL,
-    tpm TEXT NOT NULL,
+    tpm TEXT,
     quoted_us INTEGER NOT NULL,
-    snp TEXT
+    snp TEXT,
+    CHECK (tpm IS NOT NULL OR snp IS NOT NULL)
 );
 CREATE INDEX IF NOT EXISTS batches_first ON batches(first_seq);
 CREATE TABLE IF NOT EXISTS profile (
     id INTEGER PRIMARY KEY,
     measured_us INTEGER NOT NULL,
     files TEXT NOT NULL,
-    log_path TEXT NOT NULL,
-    log TEXT NOT NULL,
+    log_path TEXT,
+    log TEXT,
     notices TEXT NOT NULL
 );
+";
+
+/// Databases made before SEV-SNP-only hosts require TPM evidence in every batch and a
+/// measurement log in every profile row: both tables are rebuilt once, in one
+/// transaction, with those columns optional (rows copied as they are).
+const MAKE_TPM_OPTIONAL: &str = "
+BEGIN IMMEDIATE;
+CREATE TABLE batches_new (
+    sequence INTEGER PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    header BLOB NOT NULL,
+    tpm TEXT,
+    quoted_us INTEGER NOT NULL,
+    snp TEXT,
+    CHECK (tpm IS NOT NULL OR snp IS NOT NULL)
+);
+INSERT INTO batches_new(sequence, first_seq, last_seq, header, tpm, quoted_us, snp)
+    SELECT sequence, first_seq, last_seq, header, tpm, quoted_us, snp FROM batches;
+DROP TABLE batches;
+ALTER TABLE batches_new RENAME TO batches;
+CREATE INDEX batches_first ON batches(first_seq);
+CREATE TABLE profile_new (
+    id INTEGER PRIMARY KEY,
+    measured_us INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    log_path TEXT,
+    log TEXT,
+    notices TEXT NOT NULL
+);
+INSERT INTO profile_new(id, measured_us, files, log_path, log, notices)
+    SELECT id, measured_us, files, log_path, log, notices FROM profile;
+DROP TABLE profile;
+ALTER TABLE profile_new RENAME TO profile;
+COMMIT;
 ";
 
 /// Opens (creating if needed) the database with the daemon's settings.
@@ -63,6 +101,7 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
         .and_then(|()| conn.execute_batch(SCHEMA))
         .and_then(|()| add_snp_column(&conn))
+        .and_then(|()| make_tpm_optional(&conn))
         .with_context(|| format!("cannot set up database {}", path.display()))?;
     Ok(conn)
 }
@@ -74,6 +113,22 @@ fn add_snp_column(conn: &Connection) -> rusqlite::Result<()> {
         .exists([])?;
     if !has {
         conn.execute_batch("ALTER TABLE batches ADD COLUMN snp TEXT")?;
+    }
+    Ok(())
+}
+
+/// See [`MAKE_TPM_OPTIONAL`].
+fn make_tpm_optional(conn: &Connection) -> rusqlite::Result<()> {
+    let required = conn
+        .prepare(
+            "SELECT 1 FROM pragma_table_info('batches') WHERE name = 'tpm' AND \"notnull\" = 1",
+        )?
+        .exists([])?;
+    if required {
+        if let Err(e) = conn.execute_batch(MAKE_TPM_OPTIONAL) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
     }
     Ok(())
 }
@@ -106,9 +161,10 @@ pub struct NewBatch {
     pub header: BatchHeader,
     pub first_seq: i64,
     pub last_seq: i64,
-    /// TPM evidence JSON.
-    pub tpm: String,
-    /// SEV-SNP evidence JSON, when the daemon requests reports too.
+    /// TPM evidence JSON, unless the daemon runs without a TPM.
+    pub tpm: Option<String>,
+    /// SEV-SNP evidence JSON, when the daemon requests reports (at least one of the
+    /// two is present).
     pub snp: Option<String>,
     pub quoted_us: i64,
 }
@@ -117,9 +173,11 @@ pub struct NewBatch {
 #[derive(Debug)]
 pub struct NewProfile {
     pub files: String,
-    pub log_path: String,
-    /// The measurement log (CEL JSON) right after the measurement.
-    pub log: String,
+    /// `None` without a TPM (the profile is hashed, not measured into a PCR).
+    pub log_path: Option<String>,
+    /// The measurement log (CEL JSON) right after the measurement; `None` without a
+    /// TPM.
+    pub log: Option<String>,
     pub notices: String,
 }
 
@@ -319,7 +377,7 @@ pub struct BatchRow {
     pub header: BatchHeader,
     pub first_seq: i64,
     pub last_seq: i64,
-    pub tpm: String,
+    pub tpm: Option<String>,
     pub snp: Option<String>,
     pub quoted_us: i64,
 }
@@ -505,4 +563,73 @@ fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<anyhow::Result<RecordRo
         body,
         received_us,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema before SEV-SNP-only hosts: TPM evidence and a log were required.
+    const OLD_SCHEMA: &str = "
+CREATE TABLE records (seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, body TEXT NOT NULL, received_us INTEGER NOT NULL);
+CREATE TABLE batches (sequence INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, header BLOB NOT NULL, tpm TEXT NOT NULL, quoted_us INTEGER NOT NULL, snp TEXT);
+CREATE INDEX batches_first ON batches(first_seq);
+CREATE TABLE profile (id INTEGER PRIMARY KEY, measured_us INTEGER NOT NULL, files TEXT NOT NULL, log_path TEXT NOT NULL, log TEXT NOT NULL, notices TEXT NOT NULL);
+INSERT INTO batches VALUES (0, 1, 2, x'00', '{\"tpm\":1}', 7, NULL);
+INSERT INTO profile VALUES (1, 5, '{}', '/log', '[]', '[]');
+";
+
+    #[test]
+    fn an_old_database_keeps_its_rows_and_takes_snp_only_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(OLD_SCHEMA)
+            .unwrap();
+        let conn = open(&path).unwrap();
+        let kept: (String, i64) = conn
+            .query_row(
+                "SELECT tpm, quoted_us FROM batches WHERE sequence = 0",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("{\"tpm\":1}".to_owned(), 7));
+        let log: Option<String> = conn
+            .query_row("SELECT log FROM profile WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(log.as_deref(), Some("[]"));
+        // SNP-only batches and log-less profiles fit now; a batch with no evidence
+        // does not.
+        conn.execute(
+            "INSERT INTO batches VALUES (1, 3, 3, x'00', NULL, 8, '{}')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO profile(measured_us, files, notices) VALUES (9, '{}', '[]')",
+            [],
+        )
+        .unwrap();
+        assert!(conn
+            .execute(
+                "INSERT INTO batches VALUES (2, 4, 4, x'00', NULL, 9, NULL)",
+                []
+            )
+            .is_err());
+        let indexed = conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'batches_first'")
+            .unwrap()
+            .exists([])
+            .unwrap();
+        assert!(indexed);
+        drop(conn);
+        // Opening again changes nothing.
+        let conn = open(&path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+    }
 }

@@ -70,34 +70,12 @@ impl Host {
 
     /// [`Host::start`] with extra environment variables.
     pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path("daemon.log"))
-            .unwrap();
-        let child = cer_command()
-            .arg("daemon")
-            .arg("--config")
-            .arg(&self.config)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let d = Daemon {
-            child: Some(child),
-            socket: self.socket.clone(),
-            log: self.dir.path("daemon.log"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if d.try_request("GET", "/v1/health", b"").is_ok() {
-                return d;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the daemon did not answer within 20 s:\n{}", d.log());
+        Daemon::spawn(
+            &self.config,
+            &self.socket,
+            &self.dir.path("daemon.log"),
+            env,
+        )
     }
 
     /// A policy naming the measured binary and model digests, the attestation CA that
@@ -154,6 +132,39 @@ impl Answer {
 }
 
 impl Daemon {
+    /// Starts `cer daemon --config CONFIG` (stderr appended to `log`) and waits until
+    /// it answers on `socket`.
+    pub fn spawn(config: &Path, socket: &Path, log: &Path, env: &[(&str, &str)]) -> Daemon {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = cer_command()
+            .arg("daemon")
+            .arg("--config")
+            .arg(config)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            child: Some(child),
+            socket: socket.to_path_buf(),
+            log: log.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if d.try_request("GET", "/v1/health", b"").is_ok() {
+                return d;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the daemon did not answer within 20 s:\n{}", d.log());
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

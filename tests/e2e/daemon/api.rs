@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{all_records, check_chain, run_description, Host};
+use super::{all_records, check_chain, run_description, Daemon, Host};
 use crate::util::{cer, cer_command, sha256sum};
 
 /// POST ?wait=attested returns a bundle that `cer verify` accepts under a policy naming
@@ -372,6 +372,130 @@ fn tpm_and_snp_evidence_in_a_batch() {
     let run = host.verify(&[a.body]).expect(1);
     assert!(
         run.stdout.contains("SNP_SIMULATED_UNTRUSTED"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// An SEV-SNP guest without a TPM (`tpm.enabled = false`): each batch carries an SNP
+/// report alone, REPORT_DATA binding its header; the runtime profile is hashed (no PCR,
+/// no log) and the policy's binary and model digests still apply to the records. The
+/// batch chain continues across a restart; a report moved to another batch is refused.
+#[test]
+fn snp_only_guest_without_a_tpm() {
+    let t = crate::util::TestDir::new();
+    let (sim, trust_sim) = crate::snp::attest::sim(&t);
+    let infer = t.write("infer", b"#!/bin/sh\ncat\n");
+    t.write("model.gguf", b"weights of the only model");
+    let socket = t.path("cerd.sock");
+    let config = t.write(
+        "cerd.toml",
+        format!(
+            "state_dir = \"{}\"\n[api]\nsocket = \"{}\"\n[tpm]\nenabled = false\n[snp]\nsource = \"sim:{}\"\n[runtime]\nbinary = \"{}\"\nmodel_files = [\"{}\"]\n[batch]\nwindow_ms = 50\n",
+            t.path("state").display(),
+            socket.display(),
+            sim.display(),
+            infer.display(),
+            t.path("model.gguf").display(),
+        ),
+    );
+    let log = t.path("daemon.log");
+    let mut d = Daemon::spawn(&config, &socket, &log, &[]);
+    let h = d.request("GET", "/v1/health", b"").json();
+    assert_eq!(h["tpm"]["state"], "not configured", "{h}");
+    assert_eq!(h["status"], "ok", "{h}");
+    assert!(
+        h["measurementLog"]["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("none (no TPM"),
+        "{h}"
+    );
+
+    let mut bundles: Vec<String> = (0..3)
+        .map(|i| {
+            let a = d.submit(&run_description(i), true);
+            assert_eq!(a.status, 201, "{}", a.body);
+            a.body
+        })
+        .collect();
+    let first: Value = serde_json::from_str(&bundles[0]).unwrap();
+    let ev = &first["meta"]["cerd"]["evidence"];
+    assert!(ev.get("tpm").is_none() && ev["snp"].is_object(), "{ev}");
+    assert_eq!(
+        first["snapshot"]["runtime"]["binary"]["digest"],
+        sha256sum(&infer),
+        "{}",
+        first["snapshot"]
+    );
+    let h = d.request("GET", "/v1/health", b"").json();
+    assert_eq!(h["snp"]["state"], "ok", "{h}");
+    assert!(h["snp"]["lastBatch"].is_u64(), "{h}");
+
+    // A restart continues the chain.
+    let (_, code) = d.term();
+    assert_eq!(code, Some(0), "{}", std::fs::read_to_string(&log).unwrap());
+    let d = Daemon::spawn(&config, &socket, &log, &[]);
+    let a = d.submit(&run_description(3), true);
+    assert_eq!(a.status, 201, "{}", a.body);
+    bundles.push(a.body);
+    let headers = check_chain(&bundles);
+    assert!(headers.len() >= 2, "{headers:?}");
+
+    // Every bundle verifies under a policy naming the measured files and trusting the
+    // simulated ARK; the log replay has nothing to replay.
+    let policy = t.write(
+        "policy.toml",
+        format!(
+            "[binaries]\ninfer = \"{}\"\n[models]\nm = [\"{}\"]\n{trust_sim}",
+            sha256sum(&infer),
+            sha256sum(&t.path("model.gguf")),
+        ),
+    );
+    let mut args = vec![
+        "verify".to_owned(),
+        "--format".into(),
+        "json".into(),
+        "--policy".into(),
+        policy.display().to_string(),
+    ];
+    let files: Vec<String> = bundles
+        .iter()
+        .enumerate()
+        .map(|(i, b)| t.write(&format!("b{i}.cer.json"), b).display().to_string())
+        .collect();
+    args.extend(files.iter().cloned());
+    let run = cer(&args).expect(0);
+    for v in run.json_lines() {
+        let status = |name: &str| {
+            v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["check"] == name)
+                .unwrap_or_else(|| panic!("no {name} in {v}"))["status"]
+                .clone()
+        };
+        assert_eq!(status("snp_report"), "PASS", "{v}");
+        assert_eq!(status("policy_binary"), "PASS", "{v}");
+        assert_eq!(status("policy_models"), "PASS", "{v}");
+        assert_eq!(status("log_replay"), "SKIPPED", "{v}");
+    }
+
+    // The first batch's bundle with the last batch's report: bound to another header.
+    let last: Value = serde_json::from_str(bundles.last().unwrap()).unwrap();
+    let mut moved = first.clone();
+    moved["meta"]["cerd"]["evidence"]["snp"] = last["meta"]["cerd"]["evidence"]["snp"].clone();
+    let file = t.write("moved.cer.json", serde_json::to_vec(&moved).unwrap());
+    let run = cer([
+        "verify",
+        "--policy",
+        policy.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .expect(1);
+    assert!(
+        run.stdout.contains("SNP_REPORT_DATA_MISMATCH"),
         "{}",
         run.stdout
     );
