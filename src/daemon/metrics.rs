@@ -114,7 +114,7 @@ impl Metrics {
         counter(
             &mut out,
             "cerd_tpm_errors_total",
-            "Failed TPM operations (quotes and measurements).",
+            "Failed hardware-evidence operations (TPM measurements and quotes, SEV-SNP reports).",
             self.tpm_errors.load(Ordering::Relaxed),
         );
         counter(

@@ -391,7 +391,7 @@ fn snp_only_guest_without_a_tpm() {
     let config = t.write(
         "cerd.toml",
         format!(
-            "state_dir = \"{}\"\n[api]\nsocket = \"{}\"\n[tpm]\nenabled = false\n[snp]\nsource = \"sim:{}\"\n[runtime]\nbinary = \"{}\"\nmodel_files = [\"{}\"]\n[batch]\nwindow_ms = 50\n",
+            "state_dir = \"{}\"\n[api]\nsocket = \"{}\"\n[tpm]\nenabled = false\n[snp]\nsource = \"sim:{}\"\n[runtime]\nbinary = \"{}\"\nmodel_files = [\"{}\"]\n[batch]\nwindow_ms = 50\nretry_max_ms = 200\n",
             t.path("state").display(),
             socket.display(),
             sim.display(),
@@ -432,6 +432,41 @@ fn snp_only_guest_without_a_tpm() {
     assert_eq!(h["snp"]["state"], "ok", "{h}");
     assert!(h["snp"]["lastBatch"].is_u64(), "{h}");
 
+    // The SNP source fails (the simulated guest's directory is gone): records are
+    // still sealed and acknowledged, health turns degraded naming SNP, and the record
+    // is attested once the source is back.
+    let away = t.path("sim-away");
+    std::fs::rename(&sim, &away).unwrap();
+    let a = d.submit(&run_description(10), false);
+    assert_eq!(a.status, 201, "{}", a.body);
+    let hash = a.json()["certificateHash"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let h = d.request("GET", "/v1/health", b"");
+        if h.status == 503 {
+            let v = h.json();
+            assert_eq!(v["snp"]["state"], "unavailable", "{v}");
+            assert!(
+                v["reasons"][0].as_str().unwrap().starts_with("snp: "),
+                "{v}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never degraded: {}",
+            h.body
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        d.request("GET", &format!("/v1/records/{hash}"), b"").status,
+        202
+    );
+    std::fs::rename(&away, &sim).unwrap();
+    bundles.extend(d.attested(&[hash]));
+    assert_eq!(d.request("GET", "/v1/health", b"").status, 200);
+
     // A restart continues the chain.
     let (_, code) = d.term();
     assert_eq!(code, Some(0), "{}", std::fs::read_to_string(&log).unwrap());
@@ -440,7 +475,7 @@ fn snp_only_guest_without_a_tpm() {
     assert_eq!(a.status, 201, "{}", a.body);
     bundles.push(a.body);
     let headers = check_chain(&bundles);
-    assert!(headers.len() >= 2, "{headers:?}");
+    assert!(headers.len() >= 3, "{headers:?}");
 
     // Every bundle verifies under a policy naming the measured files and trusting the
     // simulated ARK; the log replay has nothing to replay.
@@ -487,6 +522,7 @@ fn snp_only_guest_without_a_tpm() {
     let mut moved = first.clone();
     moved["meta"]["cerd"]["evidence"]["snp"] = last["meta"]["cerd"]["evidence"]["snp"].clone();
     let file = t.write("moved.cer.json", serde_json::to_vec(&moved).unwrap());
+    assert_ne!(first, last);
     let run = cer([
         "verify",
         "--policy",
