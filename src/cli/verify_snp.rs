@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use cerd_attestation::chain::{parse_certificates, Certificate};
 use cerd_attestation::policy::Policy;
 use cerd_attestation::snp::{
     verify_certs, verify_report, SnpCerts, SnpOptions, SnpReason, SnpVerdict,
@@ -163,46 +162,7 @@ impl Request {
             .as_deref()
             .map(|p| read_input(p, "--report"))
             .transpose()?;
-        if !args.certs.is_dir() {
-            bail!(
-                "--certs {} is not a directory (of vcek.der or vcek.pem, and optionally ask.pem / ark.pem)",
-                args.certs.display()
-            );
-        }
-        let dir = &args.certs;
-        let find = |stem: &str| -> Option<PathBuf> {
-            ["der", "pem", "crt", "cer"]
-                .iter()
-                .map(|ext| dir.join(format!("{stem}.{ext}")))
-                .find(|p| p.is_file())
-        };
-        let leaf_path = match (find("vcek"), find("vlek")) {
-            (Some(p), None) | (None, Some(p)) => p,
-            (Some(_), Some(_)) => bail!(
-                "--certs {}: holds both a VCEK and a VLEK; keep the one that signed the report",
-                dir.display()
-            ),
-            (None, None) => bail!(
-                "--certs {}: no vcek.der, vcek.pem, vlek.der or vlek.pem (fetch it with `snpguest fetch vcek`)",
-                dir.display()
-            ),
-        };
-        let endorsement = parse_certs(&leaf_path)?
-            .into_iter()
-            .next()
-            .with_context(|| format!("{}: no certificate", leaf_path.display()))?;
-        let mut intermediates = Vec::new();
-        let mut ark = None;
-        for stem in ["ask", "asvk", "ark", "cert_chain"] {
-            let Some(p) = find(stem) else { continue };
-            for c in parse_certs(&p)? {
-                if c.is_self_issued() && ark.is_none() {
-                    ark = Some(c);
-                } else {
-                    intermediates.push(c);
-                }
-            }
-        }
+        let dir = crate::snp::CertDir::read(&args.certs).context("--certs")?;
         let mut options = SnpOptions::new(match &args.at {
             Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
                 format!("--at {text:?} is not an RFC 3339 time such as 2025-06-01T00:00:00Z")
@@ -229,21 +189,11 @@ impl Request {
         Ok(Self {
             report_path: args.report.unwrap_or_else(|| args.certs.clone()),
             report,
-            certs: SnpCerts {
-                endorsement,
-                intermediates,
-                ark,
-            },
-            leaf_path,
+            certs: dir.certs,
+            leaf_path: dir.leaf_path,
             options,
         })
     }
-}
-
-fn parse_certs(path: &Path) -> anyhow::Result<Vec<Certificate>> {
-    let bytes = read_input(path, "--certs")?;
-    parse_certificates(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e} ({})", path.display(), e.code()))
 }
 
 /// Reads a whole input file of at most [`MAX_INPUT_BYTES`].

@@ -52,7 +52,9 @@ pub fn request(
             if let Some(opts) = kds {
                 fill_cache(&report, dir, opts)?;
             }
-            super::cached_certificates(dir)?
+            super::CertDir::read(dir)
+                .context("the SNP certificate cache")?
+                .to_der()
         }
         (None, None) => bail!(
             "the host provides no VCEK with the extended report; give a certificate cache with --snp-certs DIR (fill it once with `snpguest fetch vcek der DIR`)"

@@ -189,27 +189,7 @@ fn downloaded_chain(
 
 /// The cache holds a VCEK that verifies this report (chain to AMD's ARK, hwID, SPLs).
 fn cached_matches(report_bytes: &[u8], cache: &Path) -> bool {
-    let Ok((leaf, chain)) = super::cached_certificates(cache) else {
-        return false;
-    };
-    let Ok(endorsement) = Certificate::from_der(&leaf) else {
-        return false;
-    };
-    let mut ark = None;
-    let mut intermediates = Vec::new();
-    for c in chain.iter().filter_map(|d| Certificate::from_der(d).ok()) {
-        if c.is_self_issued() && ark.is_none() {
-            ark = Some(c);
-        } else {
-            intermediates.push(c);
-        }
-    }
-    let certs = SnpCerts {
-        endorsement,
-        intermediates,
-        ark,
-    };
-    check(report_bytes, &certs).is_ok()
+    super::CertDir::read(cache).is_ok_and(|dir| check(report_bytes, &dir.certs).is_ok())
 }
 
 /// The library's verdict on the report under `certs`, without a policy: chain,
