@@ -555,7 +555,12 @@ pub fn verify_value_with(value: &Value, options: &Options) -> Verdict {
             ));
         }
     }
-    checks.push(snp::snp_check(evidence.as_ref(), policy, chain_at));
+    checks.push(snp::snp_check(
+        evidence.as_ref(),
+        policy,
+        chain_at,
+        &options.trust,
+    ));
 
     // 7.–11. what ran: log replay, policy allow-lists and PCRs, record age.
     match &parsed {

@@ -534,6 +534,55 @@ pub mod attest {
             .unwrap()
     }
 
+    /// Every record of a batch carries the same report: one verification run judges it
+    /// once (a second record is a cache hit), yet a changed report or another policy
+    /// is judged afresh.
+    #[test]
+    fn one_snp_verdict_per_batch_in_a_run() {
+        use cerd_attestation::policy::Policy;
+        use cerd_attestation::verify::{verify_bytes_with, Options};
+
+        let t = TestDir::new();
+        let (sim, trust_sim) = sim(&t);
+        let records: Vec<PathBuf> = (1..=3).map(|i| seal(&t, &format!("run-{i}"))).collect();
+        let mut args = vec![
+            "attest".to_owned(),
+            "--snp".into(),
+            format!("sim:{}", sim.display()),
+            "--state".into(),
+            t.path("state").display().to_string(),
+        ];
+        args.extend(records.iter().map(|p| p.display().to_string()));
+        cer(&args).expect(0);
+        let bundles: Vec<Vec<u8>> = records.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        let now = time::OffsetDateTime::now_utc();
+        let opts = Options::new(Some(Policy::from_toml(&trust_sim).unwrap()), now);
+        for b in &bundles {
+            let v = verify_bytes_with(b, &opts).unwrap();
+            assert!(v.valid, "{:?}", v.reasons);
+        }
+        assert_eq!(opts.trust.cached_snp_reports(), 1);
+
+        // A changed report byte misses the cache and fails.
+        let mut flipped = read(&records[0]);
+        let mut r = b64(&flipped["meta"]["cerd"]["evidence"]["snp"]["report"]);
+        r[0x90] ^= 1;
+        flipped["meta"]["cerd"]["evidence"]["snp"]["report"] =
+            base64::engine::general_purpose::STANDARD.encode(&r).into();
+        let v = verify_bytes_with(&serde_json::to_vec(&flipped).unwrap(), &opts).unwrap();
+        assert!(!v.valid);
+        assert_eq!(v.reasons[0].code(), "SNP_SIGNATURE_INVALID");
+        assert_eq!(opts.trust.cached_snp_reports(), 2);
+
+        // The same trust (and cache) under a policy that does not trust the test ARK.
+        let untrusting =
+            Options::new(Some(Policy::from_toml("").unwrap()), now).with_trust(opts.trust.clone());
+        let v = verify_bytes_with(&bundles[1], &untrusting).unwrap();
+        assert_eq!(v.reasons[0].code(), "SNP_SIMULATED_UNTRUSTED");
+        let v = verify_bytes_with(&bundles[2], &opts).unwrap();
+        assert!(v.valid, "{:?}", v.reasons);
+    }
+
     #[test]
     fn simulated_snp_alone_verifies_only_under_a_policy_that_trusts_it() {
         let t = TestDir::new();

@@ -11,11 +11,11 @@
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-use super::{Check, CheckId, Reason};
+use super::{Check, CheckId, Reason, Trust};
 use crate::chain::Certificate;
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, SnpEvidence};
 use crate::policy::Policy;
-use crate::snp::{verify_report, SnpCerts, SnpOptions, SnpReason};
+use crate::snp::{verify_report, SnpCerts, SnpOptions, SnpPolicy, SnpReason};
 use crate::verify::Status;
 
 /// The REPORT_DATA a batch's SNP report must carry.
@@ -29,11 +29,14 @@ pub fn expected_report_data(header_hash: &[u8; 32], ak_tpm2b_public: Option<&[u8
     out
 }
 
-/// The `SEV-SNP report` check of a bundle.
+/// The `SEV-SNP report` check of a bundle. Every record of a batch carries the same
+/// report: the result is remembered in `trust` by the evidence, the expected
+/// REPORT_DATA and the time, with the `[snp]` policy it was judged under.
 pub(super) fn snp_check(
     ev: Option<&Evidence>,
     policy: Option<&Policy>,
     at: OffsetDateTime,
+    trust: &Trust,
 ) -> Check {
     let id = CheckId::SnpReport;
     let Some(ev) = ev else {
@@ -46,6 +49,38 @@ pub(super) fn snp_check(
             "the batch carries no SEV-SNP report",
         );
     };
+    let header_hash = ev.batch.header.hash();
+    let ak = ev.tpm.as_ref().map(|t| t.ak.public.0.as_slice());
+    let report_data = expected_report_data(&header_hash.0, ak);
+    // Without an `[snp]` table the defaults apply: debugging and migration agents
+    // forbidden, any measurement, TCB and VMPL.
+    let snp_policy = policy.and_then(|p| p.snp.clone()).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update((snp.chain.len() as u64).to_be_bytes());
+    for part in std::iter::once(snp.report.0.as_slice())
+        .chain(std::iter::once(snp.endorsement.0.as_slice()))
+        .chain(snp.chain.iter().map(|c| c.0.as_slice()))
+    {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update(report_data);
+    h.update([u8::from(snp.simulated), u8::from(ak.is_some())]);
+    h.update(at.unix_timestamp().to_be_bytes());
+    let key: [u8; 32] = h.finalize().into();
+    trust.snp_check(key, &snp_policy, || {
+        judge(snp, report_data, ak.is_some(), snp_policy.clone(), at)
+    })
+}
+
+fn judge(
+    snp: &SnpEvidence,
+    report_data: [u8; 64],
+    bound_to_ak: bool,
+    policy: SnpPolicy,
+    at: OffsetDateTime,
+) -> Check {
+    let id = CheckId::SnpReport;
     let malformed = |what: &str, e: &dyn std::fmt::Display| {
         Check::fail(
             id,
@@ -66,13 +101,9 @@ pub(super) fn snp_check(
             Err(e) => return malformed(&format!("chain[{i}]"), &e),
         }
     }
-    let header_hash = ev.batch.header.hash();
-    let ak = ev.tpm.as_ref().map(|t| t.ak.public.0.as_slice());
     let mut opts = SnpOptions::new(at);
-    opts.report_data = Some(expected_report_data(&header_hash.0, ak));
-    // Without an `[snp]` table the defaults apply: debugging and migration agents
-    // forbidden, any measurement, TCB and VMPL.
-    opts.policy = Some(policy.and_then(|p| p.snp.clone()).unwrap_or_default());
+    opts.report_data = Some(report_data);
+    opts.policy = Some(policy);
     opts.simulated = snp.simulated;
     let certs = SnpCerts {
         endorsement,
@@ -92,7 +123,7 @@ pub(super) fn snp_check(
     if let Some(first) = verdict.reasons.first() {
         return Check::fail(id, Reason::Snp(*first), failed.join("; "));
     }
-    let binding = if ak.is_some() {
+    let binding = if bound_to_ak {
         "the batch header hash and the TPM AK"
     } else {
         "the batch header hash"

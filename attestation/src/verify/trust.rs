@@ -37,7 +37,11 @@ use crate::chain::{ext, verify_chain, Certificate, ChainOptions};
 use crate::evidence::TpmEvidence;
 use crate::policy::{AkTrustMode, Policy};
 use crate::roots::{TrustSource, TrustStore};
+use crate::snp::SnpPolicy;
 use crate::tpm::AttestationKey;
+
+/// Remembered `SEV-SNP report` checks: key → (the `[snp]` policy applied, result).
+type SnpCache = HashMap<[u8; 32], (SnpPolicy, Check)>;
 
 /// The verifier's trust anchors for one run, with a cache of chain results.
 #[derive(Debug, Clone)]
@@ -55,6 +59,9 @@ pub struct Trust {
     /// a cloud AK (a dev swtpm local CA).
     ek_only: Vec<[u8; 32]>,
     cache: Arc<Mutex<HashMap<[u8; 32], ChainResult>>>,
+    /// `SEV-SNP report` results by evidence, binding and time, with the `[snp]`
+    /// policy they were judged under: every record of a batch carries the same report.
+    snp_cache: Arc<Mutex<SnpCache>>,
 }
 
 impl Default for Trust {
@@ -81,6 +88,7 @@ impl Trust {
             intermediates,
             ek_only: Vec::new(),
             cache: Arc::default(),
+            snp_cache: Arc::default(),
         }
     }
 
@@ -95,6 +103,34 @@ impl Trust {
     /// Chain results computed so far (for tests and measurements).
     pub fn cached_chains(&self) -> usize {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// SEV-SNP report results computed so far (for tests and measurements).
+    pub fn cached_snp_reports(&self) -> usize {
+        self.snp_cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// The `SEV-SNP report` check for evidence whose inputs hash to `key`, judged
+    /// under `policy`: computed by `check` once, then remembered.
+    pub(super) fn snp_check(
+        &self,
+        key: [u8; 32],
+        policy: &SnpPolicy,
+        check: impl FnOnce() -> Check,
+    ) -> Check {
+        let hit = self.snp_cache.lock().ok().and_then(|c| {
+            c.get(&key)
+                .filter(|(p, _)| p == policy)
+                .map(|(_, v)| v.clone())
+        });
+        if let Some(hit) = hit {
+            return hit;
+        }
+        let result = check();
+        if let Ok(mut c) = self.snp_cache.lock() {
+            c.insert(key, (policy.clone(), result.clone()));
+        }
+        result
     }
 
     /// [`verify_chain`] from `leaf` through `pool` and the supplied intermediates to
