@@ -86,23 +86,6 @@ impl Client {
     }
 }
 
-/// One request on a fresh connection, from synchronous code.
-pub fn call(
-    socket: &Path,
-    method: Method,
-    path: &str,
-    body: Option<Vec<u8>>,
-) -> anyhow::Result<(StatusCode, Bytes)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(async {
-        let mut c = Client::connect(socket).await?;
-        c.request(method, path, body).await
-    })
-}
-
 /// The daemon's error answer as one line: "CODE (field F): message".
 pub fn describe_error(status: StatusCode, body: &[u8]) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();

@@ -88,7 +88,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<Outcome> {
         None => description(&args)?,
     };
     let bundle = submit(&socket, &body, !args.no_wait)?;
-    files::emit(args.out.as_deref(), &pretty(&bundle)?, args.force)?;
+    files::emit(args.out.as_deref(), &pretty_value(&bundle)?, args.force)?;
     Ok(Outcome::Ok)
 }
 
@@ -96,37 +96,53 @@ pub fn run(args: RecordArgs) -> anyhow::Result<Outcome> {
 pub fn pretty(bundle: &[u8]) -> anyhow::Result<Vec<u8>> {
     let v: Value =
         serde_json::from_slice(bundle).context("the daemon sent a bundle that is not JSON")?;
-    let mut text = serde_json::to_vec_pretty(&v)?;
+    pretty_value(&v)
+}
+
+/// [`pretty`] of a parsed bundle.
+pub fn pretty_value(v: &Value) -> anyhow::Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(v)?;
     text.push(b'\n');
     Ok(text)
 }
 
-/// Submits a description; returns the bundle (attested when `wait`, else sealed).
-pub fn submit(socket: &std::path::Path, body: &Value, wait: bool) -> anyhow::Result<Vec<u8>> {
+/// Submits a description; returns the bundle (attested when `wait`, else sealed), on
+/// one connection.
+pub fn submit(socket: &std::path::Path, body: &Value, wait: bool) -> anyhow::Result<Value> {
     let bytes = serde_json::to_vec(body)?;
-    let path = if wait {
-        "/v1/records?wait=attested"
-    } else {
-        "/v1/records"
-    };
-    let (status, answer) = client::call(socket, Method::POST, path, Some(bytes))?;
-    if status != StatusCode::CREATED {
-        bail!("{}", client::describe_error(status, &answer));
-    }
-    if wait {
-        return Ok(answer.to_vec());
-    }
-    let created: Value =
-        serde_json::from_slice(&answer).context("the daemon's answer is not JSON")?;
-    let hash = created
-        .get("certificateHash")
-        .and_then(Value::as_str)
-        .context("the daemon's answer has no certificateHash")?;
-    let (status, sealed) = client::call(socket, Method::GET, &format!("/v1/records/{hash}"), None)?;
-    if !(status == StatusCode::OK || status == StatusCode::ACCEPTED) {
-        bail!("{}", client::describe_error(status, &sealed));
-    }
-    Ok(sealed.to_vec())
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let bundle = rt.block_on(async {
+        let mut c = client::Client::connect(socket).await?;
+        let path = if wait {
+            "/v1/records?wait=attested"
+        } else {
+            "/v1/records"
+        };
+        let (status, answer) = c.request(Method::POST, path, Some(bytes)).await?;
+        if status != StatusCode::CREATED {
+            bail!("{}", client::describe_error(status, &answer));
+        }
+        if wait {
+            return Ok(answer);
+        }
+        let created: Value =
+            serde_json::from_slice(&answer).context("the daemon's answer is not JSON")?;
+        let hash = created
+            .get("certificateHash")
+            .and_then(Value::as_str)
+            .context("the daemon's answer has no certificateHash")?;
+        let (status, sealed) = c
+            .request(Method::GET, &format!("/v1/records/{hash}"), None)
+            .await?;
+        if !(status == StatusCode::OK || status == StatusCode::ACCEPTED) {
+            bail!("{}", client::describe_error(status, &sealed));
+        }
+        Ok(sealed)
+    })?;
+    serde_json::from_slice(&bundle).context("the daemon sent a bundle that is not JSON")
 }
 
 fn description(a: &RecordArgs) -> anyhow::Result<Value> {

@@ -158,12 +158,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     }
     let bundle = super::record::submit(&socket, &desc, !args.no_wait)?;
-    let text = super::record::pretty(&bundle)?;
+    let text = super::record::pretty_value(&bundle)?;
     let out = match &args.out {
         Some(p) => p.clone(),
         None => {
-            let v: Value = serde_json::from_slice(&text)?;
-            let hash = v
+            let hash = bundle
                 .get("certificateHash")
                 .and_then(Value::as_str)
                 .and_then(|h| h.strip_prefix("sha256:"))
