@@ -172,6 +172,22 @@ fn record_and_run_clients() {
     .expect(0);
     host.verify(&[run.stdout]).expect(0);
 
+    // --no-wait: the sealed record at once (no evidence yet, or already attested);
+    // its certificateHash is the one the daemon attests.
+    let run = crate::util::cer_stdin(
+        ["record", "--socket", &sock, "--json", "-", "--no-wait"],
+        json!({"provider": "p", "model": "m", "inputHash": crate::util::HASH_A, "output": "y"})
+            .to_string()
+            .as_bytes(),
+    )
+    .expect(0);
+    let sealed: Value = serde_json::from_str(&run.stdout).unwrap();
+    let hash = sealed["certificateHash"].as_str().unwrap().to_owned();
+    let attested = d.attested(std::slice::from_ref(&hash));
+    let attested: Value = serde_json::from_str(&attested[0]).unwrap();
+    assert_eq!(attested["certificateHash"], hash);
+    assert_eq!(attested["snapshot"], sealed["snapshot"]);
+
     // A bad description is one error line naming the field, exit 2.
     let bad = cer([
         "record",
