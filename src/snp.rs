@@ -7,76 +7,26 @@
 //! of the TPM AK's TPM2B_PUBLIC when a TPM quotes the same batch (zeros otherwise), so
 //! one batch can carry both kinds of evidence bound to each other.
 
-// `cer attest`, the only caller of the request path, is built with the `tpm` feature;
-// `cer snp sim` (the simulated guest) is in every build.
-#![cfg_attr(not(feature = "tpm"), allow(dead_code))]
+// The request path (`SnpSource`, `request`, the device) serves `cer attest` and the
+// daemon, which are built with the `tpm` feature; the certificate directory reader,
+// KDS and `cer snp sim` are in every build.
 
+#[cfg(feature = "tpm")]
 pub mod device;
 pub mod kds;
 pub mod simulated;
+#[cfg(feature = "tpm")]
+mod source;
 
+#[cfg(feature = "tpm")]
+pub use source::{request, SnpSource};
+
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context as _};
-use std::io::Read as _;
-
 use cerd_attestation::chain::{parse_certificates, Certificate};
-use cerd_attestation::evidence::SnpEvidence;
 use cerd_attestation::snp::SnpCerts;
-
-/// Where SNP reports come from (`cer attest --snp`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SnpSource {
-    /// The guest device, `/dev/sev-guest`.
-    Device(PathBuf),
-    /// A simulated guest's state directory (`cer snp sim init`).
-    Simulated(PathBuf),
-}
-
-impl FromStr for SnpSource {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.strip_prefix("sim:") {
-            Some("") => Err("sim: needs a state directory, e.g. sim:/var/lib/cerd/snp-sim".into()),
-            Some(dir) => Ok(Self::Simulated(PathBuf::from(dir))),
-            None if s.is_empty() => Err("empty --snp value".into()),
-            None => Ok(Self::Device(PathBuf::from(s))),
-        }
-    }
-}
-
-impl std::fmt::Display for SnpSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Device(p) => write!(f, "{}", p.display()),
-            Self::Simulated(p) => write!(f, "sim:{}", p.display()),
-        }
-    }
-}
-
-/// Requests one report with `report_data` and returns the evidence to carry.
-pub fn request(
-    source: &SnpSource,
-    report_data: [u8; 64],
-    cert_cache: Option<&Path>,
-    kds: Option<&kds::KdsOptions>,
-) -> anyhow::Result<SnpEvidence> {
-    match source {
-        SnpSource::Simulated(dir) => {
-            let guest = simulated::SimGuest::open(dir)?;
-            let report = guest.report(report_data)?;
-            Ok(SnpEvidence::new(
-                report,
-                guest.vcek_der().to_vec(),
-                guest.chain_der(),
-                true,
-            ))
-        }
-        SnpSource::Device(path) => device::request(path, report_data, cert_cache, kds),
-    }
-}
 
 /// Certificate files are certificates, not multi-megabyte inputs.
 const MAX_CERT_FILE_BYTES: u64 = 1024 * 1024;
@@ -147,6 +97,7 @@ impl CertDir {
 
     /// The endorsement key and the rest of the chain (intermediates, then the ARK),
     /// DER, as evidence carries them.
+    #[cfg(feature = "tpm")]
     pub fn to_der(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
         let chain = self
             .certs

@@ -67,8 +67,12 @@ pub struct SimGuest {
     dir: PathBuf,
     config: SimConfig,
     vcek_key: p384::ecdsa::SigningKey,
+    // The certificates go into evidence (`cer attest`, the daemon: `tpm` feature).
+    #[cfg_attr(not(feature = "tpm"), allow(dead_code))]
     vcek: Vec<u8>,
+    #[cfg_attr(not(feature = "tpm"), allow(dead_code))]
     ask: Vec<u8>,
+    #[cfg_attr(not(feature = "tpm"), allow(dead_code))]
     ark: Vec<u8>,
 }
 
@@ -329,11 +333,13 @@ impl SimGuest {
         &self.config
     }
 
+    #[cfg(feature = "tpm")]
     pub fn vcek_der(&self) -> &[u8] {
         &self.vcek
     }
 
     /// ASK then ARK, DER.
+    #[cfg(feature = "tpm")]
     pub fn chain_der(&self) -> Vec<Vec<u8>> {
         vec![self.ask.clone(), self.ark.clone()]
     }
