@@ -252,6 +252,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config,
     });
     measure(&shared, &quoter, &profile).await;
+    if shared.config.tpm.is_none() {
+        // Without a TPM nothing touched the hardware yet: find a missing or
+        // inaccessible SNP source now, not at the first batch.
+        if let Some(source) = shared.config.snp.clone() {
+            match tokio::task::spawn_blocking(move || source.probe()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    eprintln!("cerd: the SEV-SNP source is not usable: {e:#}; batches wait for it");
+                    shared.set_evidence(Err(format!("{e:#}")));
+                }
+                Err(e) => eprintln!("cerd: SEV-SNP probe: {e}"),
+            }
+        }
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut accepts = vec![tokio::spawn(accept_unix(

@@ -15,15 +15,11 @@ use sev::firmware::host::CertType;
 /// The device `sev::firmware::guest::Firmware::open` opens.
 pub const DEVICE: &str = "/dev/sev-guest";
 
-pub fn request(
-    path: &Path,
-    report_data: [u8; 64],
-    cert_cache: Option<&Path>,
-    kds: Option<&super::kds::KdsOptions>,
-) -> anyhow::Result<SnpEvidence> {
+/// Opens the guest device: `path` must be [`DEVICE`], present and accessible.
+pub fn open(path: &Path) -> anyhow::Result<sev::firmware::guest::Firmware> {
     if path != Path::new(DEVICE) {
         bail!(
-            "--snp {}: only {DEVICE} is supported (or sim:DIR for the simulated guest)",
+            "SEV-SNP source {}: only {DEVICE} is supported (or sim:DIR for the simulated guest)",
             path.display()
         );
     }
@@ -32,8 +28,17 @@ pub fn request(
             "{DEVICE} does not exist: this is not an SEV-SNP guest (or the sev-guest kernel module is not loaded); use --snp sim:DIR for the simulated guest"
         );
     }
-    let mut fw = sev::firmware::guest::Firmware::open()
-        .with_context(|| format!("cannot open {DEVICE} (run as root, or grant access to it)"))?;
+    sev::firmware::guest::Firmware::open()
+        .with_context(|| format!("cannot open {DEVICE} (run as root, or grant access to it)"))
+}
+
+pub fn request(
+    path: &Path,
+    report_data: [u8; 64],
+    cert_cache: Option<&Path>,
+    kds: Option<&super::kds::KdsOptions>,
+) -> anyhow::Result<SnpEvidence> {
+    let mut fw = open(path)?;
     let (report, table) = fw
         .get_ext_report(None, Some(report_data), Some(0))
         .map_err(|e| anyhow::anyhow!("{DEVICE}: SNP_GET_EXT_REPORT failed: {e}"))?;

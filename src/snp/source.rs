@@ -17,6 +17,17 @@ pub enum SnpSource {
     Simulated(PathBuf),
 }
 
+impl SnpSource {
+    /// Whether reports can be requested at all (the device opens; the simulated
+    /// guest's state reads), without requesting one.
+    pub fn probe(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Device(path) => device::open(path).map(drop),
+            Self::Simulated(dir) => simulated::SimGuest::open(dir).map(drop),
+        }
+    }
+}
+
 impl FromStr for SnpSource {
     type Err = String;
 

@@ -552,3 +552,35 @@ fn snp_only_guest_without_a_tpm() {
         run.stdout
     );
 }
+
+/// A TPM-less daemon whose SNP device is missing (no SEV-SNP here) still starts and
+/// acknowledges records, and reports itself degraded naming the device at once.
+#[test]
+fn snp_only_without_the_device_is_degraded_from_the_start() {
+    if std::path::Path::new("/dev/sev-guest").exists() {
+        eprintln!("skipped: this machine is an SEV-SNP guest");
+        return;
+    }
+    let t = crate::util::TestDir::new();
+    let socket = t.path("cerd.sock");
+    let config = t.write(
+        "cerd.toml",
+        format!(
+            "state_dir = \"{}\"\n[api]\nsocket = \"{}\"\n[tpm]\nenabled = false\n[snp]\nsource = \"/dev/sev-guest\"\n",
+            t.path("state").display(),
+            socket.display(),
+        ),
+    );
+    let d = Daemon::spawn(&config, &socket, &t.path("daemon.log"), &[]);
+    let h = d.request("GET", "/v1/health", b"");
+    assert_eq!(h.status, 503, "{}", h.body);
+    let v = h.json();
+    assert_eq!(v["snp"]["state"], "unavailable", "{v}");
+    let reason = v["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with("snp: /dev/sev-guest does not exist"),
+        "{v}"
+    );
+    let a = d.submit(&run_description(1), false);
+    assert_eq!(a.status, 201, "{}", a.body);
+}
