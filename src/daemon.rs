@@ -228,12 +228,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let depth = Arc::new(AtomicI64::new(i64::try_from(recovered.len()).unwrap_or(0)));
 
-    let profile = {
-        let c = config.clone();
-        tokio::task::spawn_blocking(move || Profile::hash(&c))
-            .await
-            .context("profile hashing was cancelled")??
-    };
+    let (profile, runtime) = hash_profile(&config).await?;
     let quoter = Quoter::start(&config)?;
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let (writer, writer_thread) = Writer::start(conn, durable_tx, depth.clone())?;
@@ -246,7 +241,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.tpm.as_ref().map(|t| t.tcti.to_string()),
             config.snp.as_ref().map(ToString::to_string),
         )),
-        runtime: RwLock::new(Arc::new(profile.runtime_json()?)),
+        runtime: RwLock::new(Arc::new(runtime)),
         readers: Mutex::new(vec![reader]),
         stopping: AtomicBool::new(false),
         config,
@@ -327,17 +322,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 eprintln!("cerd: SIGHUP: measuring the runtime profile again");
-                let c = shared.config.clone();
-                match tokio::task::spawn_blocking(move || Profile::hash(&c)).await {
-                    Ok(Ok(p)) => {
-                        match p.runtime_json() {
-                            Ok(v) => *shared.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(v),
-                            Err(e) => { eprintln!("cerd: SIGHUP: keeping the previous profile: {e:#}"); continue; }
-                        }
+                match hash_profile(&shared.config).await {
+                    Ok((p, runtime)) => {
+                        *shared.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(runtime);
                         measure(&shared, &quoter, &p).await;
                     }
-                    Ok(Err(e)) => eprintln!("cerd: SIGHUP: keeping the previous profile: {e:#}"),
-                    Err(e) => eprintln!("cerd: SIGHUP: {e}"),
+                    Err(e) => eprintln!("cerd: SIGHUP: keeping the previous profile: {e:#}"),
                 }
             }
         }
@@ -378,6 +368,17 @@ fn watchdog_usec() -> Option<u64> {
         Ok(pid) if pid.parse::<u32>().ok() != Some(std::process::id()) => None,
         _ => (usec > 0).then_some(usec),
     }
+}
+
+/// Hashes the configured profile (off the executor) and encodes its
+/// `snapshot.runtime`: at start and on SIGHUP.
+async fn hash_profile(config: &Config) -> anyhow::Result<(Profile, serde_json::Value)> {
+    let c = config.clone();
+    let profile = tokio::task::spawn_blocking(move || Profile::hash(&c))
+        .await
+        .context("profile hashing was cancelled")??;
+    let runtime = profile.runtime_json()?;
+    Ok((profile, runtime))
 }
 
 /// Measures the profile into the PCR and records the outcome in health and SQLite.
