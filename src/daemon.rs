@@ -211,13 +211,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("the batch chain in {} is broken", db.display()))?;
     }
     let last = headers.last().copied();
+    // Recovered records have waited long enough: dated one window back, their batch
+    // is cut at once.
+    let now = Instant::now();
+    let received = now.checked_sub(config.window).unwrap_or(now);
     let recovered: Vec<Durable> = reader
         .unattested()?
         .into_iter()
         .map(|r| Durable {
             seq: r.seq,
             hash: r.hash,
-            received: Instant::now(),
+            received,
         })
         .collect();
     if !recovered.is_empty() {

@@ -96,21 +96,6 @@ pub fn splice(
 /// Clients waiting for their record's batch (`?wait=attested`).
 pub type Waiters = Mutex<HashMap<Sha256Digest, Vec<oneshot::Sender<Arc<BatchDone>>>>>;
 
-struct Pending {
-    durable: Durable,
-    /// When the record's request arrived: the window counts from here.
-    arrived: Instant,
-}
-
-impl Pending {
-    fn new(durable: Durable) -> Self {
-        Self {
-            arrived: durable.received,
-            durable,
-        }
-    }
-}
-
 /// Runs until shutdown: then the open batch is quoted (if the TPM answers within
 /// `drain`) and the task returns.
 pub async fn run(
@@ -124,16 +109,7 @@ pub async fn run(
 ) {
     let window = shared.config.window;
     let max = shared.config.max_records;
-    // Recovered records have waited long enough: their batch is cut at once.
-    let now = Instant::now();
-    let now = now.checked_sub(window).unwrap_or(now);
-    let mut pending: VecDeque<Pending> = recovered
-        .into_iter()
-        .map(|d| Pending {
-            durable: d,
-            arrived: now,
-        })
-        .collect();
+    let mut pending: VecDeque<Durable> = recovered.into_iter().collect();
     let mut stopping = *shutdown.borrow();
     loop {
         // Wait for a first record.
@@ -141,7 +117,7 @@ pub async fn run(
             if stopping {
                 // Take whatever the writer acknowledged before the stop.
                 while let Ok(ds) = durable.try_recv() {
-                    pending.extend(ds.into_iter().map(Pending::new));
+                    pending.extend(ds);
                 }
                 if pending.is_empty() {
                     return;
@@ -149,7 +125,7 @@ pub async fn run(
             } else {
                 tokio::select! {
                     d = durable.recv() => match d {
-                        Some(ds) => pending.extend(ds.into_iter().map(Pending::new)),
+                        Some(ds) => pending.extend(ds),
                         None => stopping = true,
                     },
                     _ = shutdown.changed() => stopping = true,
@@ -159,13 +135,13 @@ pub async fn run(
         }
         // Fill until the window of the oldest closes or the batch is full.
         let deadline = pending.front().map_or_else(Instant::now, |p| {
-            p.arrived.checked_add(window).unwrap_or(p.arrived)
+            p.received.checked_add(window).unwrap_or(p.received)
         });
         while pending.len() < max && !stopping {
             tokio::select! {
                 biased;
                 d = durable.recv() => match d {
-                    Some(ds) => pending.extend(ds.into_iter().map(Pending::new)),
+                    Some(ds) => pending.extend(ds),
                     None => stopping = true,
                 },
                 _ = shutdown.changed() => stopping = true,
@@ -174,12 +150,12 @@ pub async fn run(
         }
         while pending.len() < max {
             match durable.try_recv() {
-                Ok(ds) => pending.extend(ds.into_iter().map(Pending::new)),
+                Ok(ds) => pending.extend(ds),
                 Err(_) => break,
             }
         }
         let n = pending.len().min(max);
-        let cut: Vec<Durable> = pending.drain(..n).map(|p| p.durable).collect();
+        let cut: Vec<Durable> = pending.drain(..n).collect();
         match attest(&shared, &cut, last, &quoter, &writer, &mut shutdown).await {
             Some(header) => last = Some(header),
             None => {

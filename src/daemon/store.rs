@@ -200,6 +200,8 @@ pub struct Writer {
 pub struct Durable {
     pub seq: i64,
     pub hash: Sha256Digest,
+    /// When the request arrived: the batch window counts from here (records recovered
+    /// at start are dated one window back, so their batch is cut at once).
     pub received: std::time::Instant,
 }
 
