@@ -5,12 +5,13 @@
     clippy::arithmetic_side_effects,
     clippy::panic
 )]
-//! RFC 8785 (JCS) canonical form, checked three ways: against hard-coded expected
+//! RFC 8785 (JCS) canonical form, checked four ways: against hard-coded expected
 //! strings (from RFC 8785 and ECMA-262, confirmed with Node's `JSON.stringify`), against
 //! an independent canonicalizer written from the RFC (`support/jcs.rs`, no shared code
-//! with `serde_json_canonicalizer`/`ryu-js`) on fixed and random values, and against
-//! golden vectors from two third-party Python implementations (`data/jcs-vectors.json`,
-//! see `data/gen_jcs_vectors.py`).
+//! with the library or `ryu-js`) on fixed and random values, against
+//! `serde_json_canonicalizer` on random values, and against golden vectors from two
+//! third-party Python implementations (`data/jcs-vectors.json`, see
+//! `data/gen_jcs_vectors.py`).
 
 #[path = "support/jcs.rs"]
 mod jcs;
@@ -396,6 +397,16 @@ proptest! {
         let reparsed = json::parse(&lib).unwrap();
         prop_assert_eq!(&canonical::to_bytes(&reparsed).unwrap(), &lib);
         prop_assert_eq!(canonical::digest(&reparsed).unwrap(), canonical::digest(&value).unwrap());
+    }
+
+    /// The library's own writer equals `serde_json_canonicalizer` (the implementation it
+    /// replaced, now a test dependency) byte for byte.
+    #[test]
+    fn library_equals_serde_json_canonicalizer(value in arb_value()) {
+        prop_assert_eq!(
+            String::from_utf8(canonical::to_bytes(&value).unwrap()).unwrap(),
+            serde_json_canonicalizer::to_string(&value).unwrap()
+        );
     }
 
     #[test]

@@ -286,4 +286,34 @@ mod tests {
         );
         assert_eq!(field("[1]"), ".");
     }
+
+    /// The run description `cer bench` sends.
+    const BENCH: &str = r#"{"provider":"bench","model":"m","inputHash":"sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","outputHash":"sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2","executionId":"bench-1"}"#;
+
+    /// Parse + seal of the bench's run description, per record (release build:
+    /// `cargo test --release --bin cer seal_bench -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn seal_bench() {
+        let rt = runtime();
+        let n = 200_000u32;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let body = BENCH.replace("bench-1", &format!("bench-{i}"));
+            let sealed = seal(parse(body.as_bytes()).unwrap(), &rt).unwrap();
+            std::hint::black_box(sealed);
+        }
+        println!("parse + seal: {:?} per record", start.elapsed() / n);
+        let sealed = seal(parse(BENCH.as_bytes()).unwrap(), &rt).unwrap();
+        let v: Value = serde_json::from_str(&sealed.body).unwrap();
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(cerd_attestation::canonical::to_bytes(&v).unwrap());
+        }
+        println!(
+            "of which canonical JSON of the {}-byte record: {:?}",
+            sealed.body.len(),
+            start.elapsed() / n
+        );
+    }
 }
