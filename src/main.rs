@@ -20,12 +20,6 @@ mod tpm;
 
 use std::process::ExitCode;
 
-/// mimalloc when built with `--features mimalloc` (see Cargo.toml); the system
-/// allocator otherwise.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 
 fn main() -> ExitCode {
