@@ -25,68 +25,74 @@ use cerd_attestation::Sha256Digest;
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS records (
+/// The columns of `batches` (one definition for the schema and its migration).
+macro_rules! batches_columns {
+    () => {
+        "(
+    sequence INTEGER PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    header BLOB NOT NULL,
+    tpm TEXT,
+    quoted_us INTEGER NOT NULL,
+    snp TEXT,
+    CHECK (tpm IS NOT NULL OR snp IS NOT NULL)
+)"
+    };
+}
+
+/// The columns of `profile`.
+macro_rules! profile_columns {
+    () => {
+        "(
+    id INTEGER PRIMARY KEY,
+    measured_us INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    log_path TEXT,
+    log TEXT,
+    notices TEXT NOT NULL
+)"
+    };
+}
+
+const SCHEMA: &str = concat!(
+    "CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY,
     hash BLOB NOT NULL UNIQUE,
     body TEXT NOT NULL,
     received_us INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS batches (
-    sequence INTEGER PRIMARY KEY,
-    first_seq INTEGER NOT NULL,
-    last_seq INTEGER NOT NULL,
-    header BLOB NOT NULL,
-    tpm TEXT,
-    quoted_us INTEGER NOT NULL,
-    snp TEXT,
-    CHECK (tpm IS NOT NULL OR snp IS NOT NULL)
-);
+CREATE TABLE IF NOT EXISTS batches ",
+    batches_columns!(),
+    ";
 CREATE INDEX IF NOT EXISTS batches_first ON batches(first_seq);
-CREATE TABLE IF NOT EXISTS profile (
-    id INTEGER PRIMARY KEY,
-    measured_us INTEGER NOT NULL,
-    files TEXT NOT NULL,
-    log_path TEXT,
-    log TEXT,
-    notices TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS profile ",
+    profile_columns!(),
+    ";"
 );
-";
 
 /// Databases made before SEV-SNP-only hosts require TPM evidence in every batch and a
 /// measurement log in every profile row: both tables are rebuilt once, in one
 /// transaction, with those columns optional (rows copied as they are).
-const MAKE_TPM_OPTIONAL: &str = "
-BEGIN IMMEDIATE;
-CREATE TABLE batches_new (
-    sequence INTEGER PRIMARY KEY,
-    first_seq INTEGER NOT NULL,
-    last_seq INTEGER NOT NULL,
-    header BLOB NOT NULL,
-    tpm TEXT,
-    quoted_us INTEGER NOT NULL,
-    snp TEXT,
-    CHECK (tpm IS NOT NULL OR snp IS NOT NULL)
-);
+const MAKE_TPM_OPTIONAL: &str = concat!(
+    "BEGIN IMMEDIATE;
+CREATE TABLE batches_new ",
+    batches_columns!(),
+    ";
 INSERT INTO batches_new(sequence, first_seq, last_seq, header, tpm, quoted_us, snp)
     SELECT sequence, first_seq, last_seq, header, tpm, quoted_us, snp FROM batches;
 DROP TABLE batches;
 ALTER TABLE batches_new RENAME TO batches;
 CREATE INDEX batches_first ON batches(first_seq);
-CREATE TABLE profile_new (
-    id INTEGER PRIMARY KEY,
-    measured_us INTEGER NOT NULL,
-    files TEXT NOT NULL,
-    log_path TEXT,
-    log TEXT,
-    notices TEXT NOT NULL
-);
+CREATE TABLE profile_new ",
+    profile_columns!(),
+    ";
 INSERT INTO profile_new(id, measured_us, files, log_path, log, notices)
     SELECT id, measured_us, files, log_path, log, notices FROM profile;
 DROP TABLE profile;
 ALTER TABLE profile_new RENAME TO profile;
-COMMIT;
-";
+COMMIT;"
+);
 
 /// Opens (creating if needed) the database with the daemon's settings.
 pub fn open(path: &Path) -> anyhow::Result<Connection> {

@@ -496,6 +496,22 @@ pub mod attest {
         (dir, format!("[snp]\ntrusted_test_arks = [\"{hash}\"]\n"))
     }
 
+    /// Seals `n` records and attests them in one batch with the simulated guest `sim`
+    /// (no TPM).
+    fn attest_sim(t: &TestDir, sim: &Path, n: usize) -> (Vec<PathBuf>, crate::util::Run) {
+        let records: Vec<PathBuf> = (1..=n).map(|i| seal(t, &format!("run-{i}"))).collect();
+        let mut args = vec![
+            "attest".to_owned(),
+            "--snp".into(),
+            format!("sim:{}", sim.display()),
+            "--state".into(),
+            t.path("state").display().to_string(),
+        ];
+        args.extend(records.iter().map(|p| p.display().to_string()));
+        let run = cer(&args).expect(0);
+        (records, run)
+    }
+
     fn seal(t: &TestDir, id: &str) -> PathBuf {
         crate::util::seal_digests(t.path(&format!("{id}.cer.json")), id, &[])
     }
@@ -544,16 +560,7 @@ pub mod attest {
 
         let t = TestDir::new();
         let (sim, trust_sim) = sim(&t);
-        let records: Vec<PathBuf> = (1..=3).map(|i| seal(&t, &format!("run-{i}"))).collect();
-        let mut args = vec![
-            "attest".to_owned(),
-            "--snp".into(),
-            format!("sim:{}", sim.display()),
-            "--state".into(),
-            t.path("state").display().to_string(),
-        ];
-        args.extend(records.iter().map(|p| p.display().to_string()));
-        cer(&args).expect(0);
+        let (records, _) = attest_sim(&t, &sim, 3);
         let bundles: Vec<Vec<u8>> = records.iter().map(|p| std::fs::read(p).unwrap()).collect();
         let now = time::OffsetDateTime::now_utc();
         let opts = Options::new(Some(Policy::from_toml(&trust_sim).unwrap()), now);
@@ -587,16 +594,7 @@ pub mod attest {
     fn simulated_snp_alone_verifies_only_under_a_policy_that_trusts_it() {
         let t = TestDir::new();
         let (sim, policy) = sim(&t);
-        let records: Vec<PathBuf> = (1..=2).map(|i| seal(&t, &format!("run-{i}"))).collect();
-        let mut args = vec![
-            "attest".to_owned(),
-            "--snp".into(),
-            format!("sim:{}", sim.display()),
-            "--state".into(),
-            t.path("state").display().to_string(),
-        ];
-        args.extend(records.iter().map(|p| p.display().to_string()));
-        let run = cer(&args).expect(0);
+        let (records, run) = attest_sim(&t, &sim, 2);
         assert!(
             run.stderr.contains("SEV-SNP report from sim:"),
             "{}",
