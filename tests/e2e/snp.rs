@@ -482,7 +482,8 @@ pub mod attest {
         })
     }
 
-    /// A copy of the template in `t`, and the policy text that trusts its test ARK.
+    /// A copy of the template in `t`, and the policy text that trusts its test ARK and
+    /// pins its launch measurement (the last line).
     pub fn sim(t: &TestDir) -> (PathBuf, String) {
         let dir = t.path("sim");
         std::fs::create_dir_all(&dir).unwrap();
@@ -492,8 +493,14 @@ pub mod attest {
         }
         let guest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("guest.json")).unwrap()).unwrap();
-        let hash = guest["arkSpkiSha256"].as_str().unwrap().to_owned();
-        (dir, format!("[snp]\ntrusted_test_arks = [\"{hash}\"]\n"))
+        let hash = guest["arkSpkiSha256"].as_str().unwrap();
+        let measurement = guest["measurement"].as_str().unwrap();
+        (
+            dir,
+            format!(
+                "[snp]\ntrusted_test_arks = [\"{hash}\"]\nmeasurements = [\"{measurement}\"]\n"
+            ),
+        )
     }
 
     /// Seals `n` records and attests them in one batch with the simulated guest `sim`
@@ -664,9 +671,22 @@ pub mod attest {
         assert_eq!(v["reasons"], json!(["SNP_SIGNATURE_INVALID"]));
 
         // A measurement the policy does not allow.
-        let strict = format!("{policy}measurements = [\"{}\"]\n", "00".repeat(48));
+        let (pinned, last) = policy.trim_end().rsplit_once('\n').unwrap();
+        assert!(last.starts_with("measurements"), "{policy}");
+        let strict = format!("{pinned}\nmeasurements = [\"{}\"]\n", "00".repeat(48));
         let v = verify(&t, &bundle, Some(&strict), 1);
         assert_eq!(v["reasons"], json!(["SNP_MEASUREMENT_NOT_ALLOWED"]));
+
+        // The report is the batch's only evidence: a policy that pins no measurement
+        // (nor ID or author key) does not say which guest it accepts.
+        let unpinned = format!("{pinned}\n");
+        let v = verify(&t, &bundle, Some(&unpinned), 1);
+        assert_eq!(v["reasons"], json!(["SNP_GUEST_NOT_PINNED"]));
+        // An author key pin would do instead of a measurement, but this guest's report
+        // has none: the author-key rule then fails the report, not the pinning.
+        let by_author = format!("{pinned}\nauthor_key_digests = [\"{}\"]\n", "11".repeat(48));
+        let v = verify(&t, &bundle, Some(&by_author), 1);
+        assert_eq!(v["reasons"], json!(["SNP_AUTHOR_KEY_NOT_ALLOWED"]));
     }
 
     #[test]
@@ -703,6 +723,13 @@ pub mod attest {
         let snp = check(&v, "snp_report");
         assert_eq!(snp["status"], "PASS", "{v}");
         assert!(snp["message"].as_str().unwrap().contains("TPM AK"), "{snp}");
+        // The TPM quote says which host it is: the SNP measurement need not be pinned.
+        let unpinned: String = policy
+            .lines()
+            .filter(|l| !l.starts_with("measurements"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        verify(&t, &bundle, Some(&unpinned), 0);
 
         // Dropping the TPM evidence breaks the binding: REPORT_DATA names an AK.
         let mut no_tpm = bundle.clone();

@@ -4,7 +4,10 @@
 //! AK's TPM2B_PUBLIC when the batch carries TPM evidence too, zeros otherwise.
 //!
 //! Without a policy `[snp]` table the table's defaults apply (debugging and migration
-//! agents forbidden). Simulated evidence (`simulated: true`) passes only when the policy's `[snp]
+//! agents forbidden). A report that is the batch's only hardware evidence (no TPM
+//! quote) fails under a policy that pins no launch measurement, ID key or author key
+//! (`SNP_GUEST_NOT_PINNED`): AMD's chain shows a genuine guest, not which one.
+//! Simulated evidence (`simulated: true`) passes only when the policy's `[snp]
 //! trusted_test_arks` names its test ARK; a simulated report whose chain ends at a real
 //! AMD ARK is refused (the flag is not a thing a real guest says).
 
@@ -65,11 +68,22 @@ pub(super) fn snp_check(
         h.update(part);
     }
     h.update(report_data);
-    h.update([u8::from(snp.simulated), u8::from(ak.is_some())]);
+    h.update([
+        u8::from(snp.simulated),
+        u8::from(ak.is_some()),
+        u8::from(policy.is_some()),
+    ]);
     h.update(at.unix_timestamp().to_be_bytes());
     let key: [u8; 32] = h.finalize().into();
     trust.snp_check(key, &snp_policy, || {
-        judge(snp, report_data, ak.is_some(), snp_policy.clone(), at)
+        judge(
+            snp,
+            report_data,
+            ak.is_some(),
+            policy.is_some(),
+            snp_policy.clone(),
+            at,
+        )
     })
 }
 
@@ -77,10 +91,18 @@ fn judge(
     snp: &SnpEvidence,
     report_data: [u8; 64],
     bound_to_ak: bool,
+    policy_given: bool,
     policy: SnpPolicy,
     at: OffsetDateTime,
 ) -> Check {
     let id = CheckId::SnpReport;
+    // Without a TPM quote the report alone says which machine ran the batch: AMD's
+    // chain proves a genuine SEV-SNP guest, only the launch measurement (or the ID /
+    // author key that signed it) says which one. A policy must pin it, as it must
+    // establish an AK's trust.
+    let pinned = !policy.measurements.is_empty()
+        || !policy.id_key_digests.is_empty()
+        || !policy.author_key_digests.is_empty();
     let malformed = |what: &str, e: &dyn std::fmt::Display| {
         Check::fail(
             id,
@@ -122,6 +144,13 @@ fn judge(
         .collect();
     if let Some(first) = verdict.reasons.first() {
         return Check::fail(id, Reason::Snp(*first), failed.join("; "));
+    }
+    if policy_given && !bound_to_ak && !pinned {
+        return Check::fail(
+            id,
+            Reason::Snp(SnpReason::GuestNotPinned),
+            "the SEV-SNP report is the batch's only hardware evidence and the policy's [snp] table pins no launch measurement, ID key or author key, so any SEV-SNP guest could have made it (name the guest's MEASUREMENT in [snp] measurements)",
+        );
     }
     let binding = if bound_to_ak {
         "the batch header hash and the TPM AK"

@@ -533,6 +533,22 @@ fn snp_only_guest_without_a_tpm() {
         assert_eq!(status("log_replay"), "SKIPPED", "{v}");
     }
 
+    // A policy that does not pin the guest's launch measurement accepts no SNP-only
+    // bundle: AMD's chain alone does not say which guest made it.
+    let unpinned: String = std::fs::read_to_string(&policy)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("measurements"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let unpinned = t.write("unpinned.toml", unpinned);
+    let run = cer(["verify", "--policy", unpinned.to_str().unwrap(), &files[0]]).expect(1);
+    assert!(
+        run.stdout.contains("SNP_GUEST_NOT_PINNED"),
+        "{}",
+        run.stdout
+    );
+
     // The first batch's bundle with the last batch's report: bound to another header.
     let last: Value = serde_json::from_str(bundles.last().unwrap()).unwrap();
     let mut moved = first.clone();

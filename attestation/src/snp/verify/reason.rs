@@ -115,6 +115,9 @@ pub enum SnpReason {
     /// The evidence comes from a simulated guest whose test ARK the policy does not
     /// trust.
     SimulatedUntrusted,
+    /// The report is a batch's only hardware evidence, and the policy pins no launch
+    /// measurement, ID key or author key: any SEV-SNP guest could have produced it.
+    GuestNotPinned,
     /// The check's input was not given.
     NotRequested,
     /// A check could not run because an earlier one failed.
@@ -153,6 +156,7 @@ impl SnpReason {
             Self::IdKeyNotAllowed => "SNP_ID_KEY_NOT_ALLOWED",
             Self::AuthorKeyNotAllowed => "SNP_AUTHOR_KEY_NOT_ALLOWED",
             Self::SimulatedUntrusted => "SNP_SIMULATED_UNTRUSTED",
+            Self::GuestNotPinned => "SNP_GUEST_NOT_PINNED",
             Self::NotRequested => "NOT_REQUESTED",
             Self::NotEvaluated => "NOT_EVALUATED",
         }
