@@ -100,8 +100,13 @@ impl Sha256Digest {
 }
 
 impl fmt::Display for Sha256Digest {
+    /// `sha256:` and lowercase hex, encoded on the stack (every sealed record and
+    /// every answer formats one).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{SHA256_PREFIX}{}", self.to_hex())
+        let mut buf = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut buf).map_err(|_| fmt::Error)?;
+        f.write_str(SHA256_PREFIX)?;
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
