@@ -58,7 +58,7 @@ enum Job {
     },
 }
 
-/// Handle to the TPM thread.
+/// Handle to the evidence thread.
 #[derive(Debug, Clone)]
 pub struct Quoter {
     tx: mpsc::Sender<Job>,
