@@ -267,14 +267,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut accepts = vec![tokio::spawn(accept_unix(
-        unix,
+    let mut accepts = vec![tokio::spawn(accept(
+        Listener::Unix(unix),
+        shared.config.socket.display().to_string(),
         shared.clone(),
         stop_rx.clone(),
     ))];
     if let Some(tcp) = tcp {
-        accepts.push(tokio::spawn(accept_tcp(
-            tcp,
+        accepts.push(tokio::spawn(accept(
+            Listener::Tcp(tcp),
+            "tcp".into(),
             shared.clone(),
             stop_rx.clone(),
         )));
@@ -459,28 +461,43 @@ fn group_id(name: &str) -> anyhow::Result<u32> {
         .with_context(|| format!("api.socket_group: no group {name:?} in /etc/group"))
 }
 
-async fn accept_unix(listener: UnixListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let limit = Arc::new(Semaphore::new(shared.config.max_connections));
-    loop {
-        let permit = tokio::select! {
-            p = limit.clone().acquire_owned() => p,
-            _ = stop.changed() => return,
-        };
-        let Ok(permit) = permit else { return };
-        tokio::select! {
-            r = listener.accept() => match r {
-                Ok((s, _)) => { tokio::spawn(connection(TokioIo::new(s), shared.clone(), stop.clone(), permit)); }
-                Err(e) => {
-                    eprintln!("cerd: accept on {}: {e}", shared.config.socket.display());
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            _ = stop.changed() => return,
+/// A listener of the API: the Unix socket, or the optional TCP address.
+enum Listener {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+impl Listener {
+    /// Accepts one connection and serves it on its own task.
+    async fn serve_next(
+        &self,
+        shared: Arc<Shared>,
+        stop: watch::Receiver<bool>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> std::io::Result<()> {
+        match self {
+            Self::Unix(l) => {
+                let (s, _) = l.accept().await?;
+                tokio::spawn(connection(TokioIo::new(s), shared, stop, permit));
+            }
+            Self::Tcp(l) => {
+                let (s, _) = l.accept().await?;
+                let _ = s.set_nodelay(true);
+                tokio::spawn(connection(TokioIo::new(s), shared, stop, permit));
+            }
         }
+        Ok(())
     }
 }
 
-async fn accept_tcp(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Accepts connections until shutdown, at most `api.max_connections` served at once
+/// (further ones wait in the listen queue). `what` names the listener in errors.
+async fn accept(
+    listener: Listener,
+    what: String,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     let limit = Arc::new(Semaphore::new(shared.config.max_connections));
     loop {
         let permit = tokio::select! {
@@ -489,15 +506,9 @@ async fn accept_tcp(listener: TcpListener, shared: Arc<Shared>, mut stop: watch:
         };
         let Ok(permit) = permit else { return };
         tokio::select! {
-            r = listener.accept() => match r {
-                Ok((s, _)) => {
-                    let _ = s.set_nodelay(true);
-                    tokio::spawn(connection(TokioIo::new(s), shared.clone(), stop.clone(), permit));
-                }
-                Err(e) => {
-                    eprintln!("cerd: accept on tcp: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
+            r = listener.serve_next(shared.clone(), stop.clone(), permit) => if let Err(e) = r {
+                eprintln!("cerd: accept on {what}: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
             },
             _ = stop.changed() => return,
         }

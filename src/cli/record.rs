@@ -52,15 +52,8 @@ pub struct RecordArgs {
     /// The output's digest.
     #[arg(long, value_name = "sha256:HEX")]
     output_hash: Option<String>,
-    /// A generation parameter KEY=VALUE (repeatable), as for `cer seal`.
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    params: Vec<String>,
-    /// The run's identifier (default: a random UUID, chosen by the daemon).
-    #[arg(long, value_name = "ID")]
-    execution_id: Option<String>,
-    /// The calling application's identifier.
-    #[arg(long, value_name = "ID")]
-    app_id: Option<String>,
+    #[command(flatten)]
+    fields: RunFields,
     /// Write the sealed record once durable instead of waiting for attestation.
     #[arg(long)]
     no_wait: bool,
@@ -70,6 +63,35 @@ pub struct RecordArgs {
     /// Replace the --out file if it exists.
     #[arg(long, requires = "out")]
     force: bool,
+}
+
+/// What `cer record` and `cer run` both say about a run besides its content.
+#[derive(Debug, Args)]
+pub struct RunFields {
+    /// A generation parameter KEY=VALUE (repeatable), as for `cer seal`.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// The run's identifier (default: a random UUID, chosen by the daemon).
+    #[arg(long, value_name = "ID")]
+    execution_id: Option<String>,
+    /// The calling application's identifier.
+    #[arg(long, value_name = "ID")]
+    app_id: Option<String>,
+}
+
+impl RunFields {
+    /// Adds `parameters` (checked as `cer seal` checks them), `executionId` and `appId`
+    /// to a run description.
+    pub fn add_to(&self, m: &mut Map<String, Value>) -> anyhow::Result<()> {
+        let params = super::seal::parse_params(&self.params)?;
+        m.insert("parameters".into(), serde_json::to_value(&params)?);
+        for (key, value) in [("executionId", &self.execution_id), ("appId", &self.app_id)] {
+            if let Some(v) = value {
+                m.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: RecordArgs) -> anyhow::Result<Outcome> {
@@ -170,9 +192,6 @@ fn description(a: &RecordArgs) -> anyhow::Result<Value> {
         "outputHash".into(),
         digest(&a.output, &a.output_hash, "output")?.into(),
     );
-    let params = super::seal::parse_params(&a.params)?;
-    m.insert("parameters".into(), serde_json::to_value(&params)?);
-    put(&mut m, "executionId", a.execution_id.clone());
-    put(&mut m, "appId", a.app_id.clone());
+    a.fields.add_to(&mut m)?;
     Ok(Value::Object(m))
 }

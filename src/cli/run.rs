@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use cerd_attestation::Sha256Digest;
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::Outcome;
@@ -46,15 +46,8 @@ pub struct RunArgs {
     /// The model name (default: CMD's file name).
     #[arg(long)]
     model: Option<String>,
-    /// A generation parameter KEY=VALUE (repeatable), as for `cer seal`.
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    params: Vec<String>,
-    /// The run's identifier (default: a random UUID).
-    #[arg(long, value_name = "ID")]
-    execution_id: Option<String>,
-    /// The calling application's identifier.
-    #[arg(long, value_name = "ID")]
-    app_id: Option<String>,
+    #[command(flatten)]
+    fields: super::record::RunFields,
     /// Write the sealed record once durable instead of waiting for attestation.
     #[arg(long)]
     no_wait: bool,
@@ -67,7 +60,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let Some(program) = args.argv.first() else {
         bail!("give the command after --");
     };
-    let params = super::seal::parse_params(&args.params)?;
+    // Checked before CMD runs: a bad --param must not cost a run.
+    let mut desc = Map::new();
+    args.fields.add_to(&mut desc)?;
     let model = match &args.model {
         Some(m) => m.clone(),
         None => std::path::Path::new(program)
@@ -137,26 +132,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let output_digest = Sha256Digest(output.finalize().into());
     let code = exit_code(&status);
 
-    let mut desc = json!({
-        "provider": args.provider,
-        "model": model,
-        "inputHash": input_digest.to_string(),
-        "outputHash": output_digest.to_string(),
-        "parameters": serde_json::to_value(&params)?,
-        "claims": {
-            "argv": args.argv,
-            "exitStatus": code,
-            "durationMs": duration_ms,
-        },
-    });
-    if let Some(obj) = desc.as_object_mut() {
-        if let Some(id) = &args.execution_id {
-            obj.insert("executionId".into(), Value::String(id.clone()));
-        }
-        if let Some(id) = &args.app_id {
-            obj.insert("appId".into(), Value::String(id.clone()));
-        }
+    for (key, value) in [
+        ("provider", json!(args.provider)),
+        ("model", json!(model)),
+        ("inputHash", json!(input_digest.to_string())),
+        ("outputHash", json!(output_digest.to_string())),
+        (
+            "claims",
+            json!({ "argv": args.argv, "exitStatus": code, "durationMs": duration_ms }),
+        ),
+    ] {
+        desc.insert(key.into(), value);
     }
+    let desc = Value::Object(desc);
     let bundle = super::record::submit(&socket, &desc, !args.no_wait)?;
     let text = super::record::pretty_value(&bundle)?;
     let out = match &args.out {

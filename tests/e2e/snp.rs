@@ -761,16 +761,7 @@ pub mod attest {
     fn export_snpguest_writes_what_verify_snp_reads() {
         let t = TestDir::new();
         let (sim, policy) = sim(&t);
-        let record = seal(&t, "export");
-        cer([
-            "attest",
-            "--snp",
-            &format!("sim:{}", sim.display()),
-            "--state",
-            t.path("state").to_str().unwrap(),
-            record.to_str().unwrap(),
-        ])
-        .expect(0);
+        let record = attest_sim(&t, &sim, 1).0.remove(0);
         let out = t.path("snpguest");
         let run = cer([
             "export",
@@ -848,16 +839,7 @@ pub mod attest {
         let mut guest = read(&guest_json);
         guest["policy"] = json!(0x30000 | 1 << 19);
         std::fs::write(&guest_json, serde_json::to_vec(&guest).unwrap()).unwrap();
-        let record = seal(&t, "debug");
-        cer([
-            "attest",
-            "--snp",
-            &format!("sim:{}", sim.display()),
-            "--state",
-            t.path("state").to_str().unwrap(),
-            record.to_str().unwrap(),
-        ])
-        .expect(0);
+        let record = attest_sim(&t, &sim, 1).0.remove(0);
         let bundle = read(&record);
         let v = verify(&t, &bundle, Some(&policy), 1);
         assert_eq!(v["reasons"], json!(["SNP_DEBUG_ALLOWED"]));
@@ -871,16 +853,7 @@ pub mod attest {
     fn every_snp_evidence_field_is_checked() {
         let t = TestDir::new();
         let (sim, policy) = sim(&t);
-        let record = seal(&t, "sweep");
-        cer([
-            "attest",
-            "--snp",
-            &format!("sim:{}", sim.display()),
-            "--state",
-            t.path("state").to_str().unwrap(),
-            record.to_str().unwrap(),
-        ])
-        .expect(0);
+        let record = attest_sim(&t, &sim, 1).0.remove(0);
         let bundle = read(&record);
         verify(&t, &bundle, Some(&policy), 0);
         let snp = bundle["meta"]["cerd"]["evidence"]["snp"].clone();
@@ -940,16 +913,7 @@ pub mod attest {
         }
         let t = TestDir::new();
         let (sim, _) = sim(&t);
-        let record = seal(&t, "interop");
-        cer([
-            "attest",
-            "--snp",
-            &format!("sim:{}", sim.display()),
-            "--state",
-            t.path("state").to_str().unwrap(),
-            record.to_str().unwrap(),
-        ])
-        .expect(0);
+        let record = attest_sim(&t, &sim, 1).0.remove(0);
         let out = t.path("snpguest");
         cer([
             "export",

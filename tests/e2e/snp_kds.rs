@@ -30,9 +30,19 @@ struct Kds {
 
 impl Kds {
     /// `mode`: ok | 429once | 404; serves `vcek` (DER) and `chain` (PEM).
-    fn start(t: &TestDir, name: &str, mode: &str, vcek: &Path, chain: &Path) -> Self {
-        let portfile = t.path(&format!("{name}.port"));
-        let hits = t.path(&format!("{name}.hits"));
+    /// A stand-in serving the real Milan VCEK and cert_chain of `vectors`.
+    fn milan(t: &TestDir, vectors: &Path, mode: &str) -> Self {
+        Self::start(
+            t,
+            mode,
+            &vectors.join("virtee-sev/vcek_milan.der"),
+            &vectors.join("virtee-sev/cert_chain_milan"),
+        )
+    }
+
+    fn start(t: &TestDir, mode: &str, vcek: &Path, chain: &Path) -> Self {
+        let portfile = t.path("kds.port");
+        let hits = t.path("kds.hits");
         std::fs::write(&hits, "").unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/data/kds_server.py");
         let child = Command::new("python3")
@@ -111,13 +121,7 @@ fn fetch_fills_the_cache_once_and_verify_snp_passes() {
     let Some(v) = vectors() else { return };
     let t = TestDir::new();
     let report = v.join("virtee-sev/report_milan.bin");
-    let kds = Kds::start(
-        &t,
-        "kds",
-        "ok",
-        &v.join("virtee-sev/vcek_milan.der"),
-        &v.join("virtee-sev/cert_chain_milan"),
-    );
+    let kds = Kds::milan(&t, &v, "ok");
     let cache = t.path("cache");
     let run = fetch(&report, &cache, &kds, 0);
     assert!(run.stdout.starts_with("fetched"), "{}", run.stdout);
@@ -155,13 +159,7 @@ fn http_429_with_retry_after_is_waited_out() {
     let Some(v) = vectors() else { return };
     let t = TestDir::new();
     let report = v.join("virtee-sev/report_milan.bin");
-    let kds = Kds::start(
-        &t,
-        "kds",
-        "429once",
-        &v.join("virtee-sev/vcek_milan.der"),
-        &v.join("virtee-sev/cert_chain_milan"),
-    );
+    let kds = Kds::milan(&t, &v, "429once");
     let cache = t.path("cache");
     let started = Instant::now();
     let run = fetch(&report, &cache, &kds, 0);
@@ -177,13 +175,7 @@ fn http_429_with_retry_after_is_waited_out() {
 fn http_429_without_end_gives_up_after_the_retries() {
     let Some(v) = vectors() else { return };
     let t = TestDir::new();
-    let kds = Kds::start(
-        &t,
-        "kds",
-        "429always",
-        &v.join("virtee-sev/vcek_milan.der"),
-        &v.join("virtee-sev/cert_chain_milan"),
-    );
+    let kds = Kds::milan(&t, &v, "429always");
     let cache = t.path("cache");
     let run = cer([
         "snp",
@@ -213,13 +205,7 @@ fn not_found_is_one_line_exit_2_and_leaves_the_cache() {
     let Some(v) = vectors() else { return };
     let t = TestDir::new();
     let report = v.join("virtee-sev/report_milan.bin");
-    let kds = Kds::start(
-        &t,
-        "kds",
-        "404",
-        &v.join("virtee-sev/vcek_milan.der"),
-        &v.join("virtee-sev/cert_chain_milan"),
-    );
+    let kds = Kds::milan(&t, &v, "404");
     let cache = t.path("cache");
     std::fs::create_dir(&cache).unwrap();
     // A stale VCEK stays as it was.
@@ -266,7 +252,7 @@ fn a_wrong_certificate_from_kds_is_refused_and_not_cached() {
         ),
     ] {
         let t = TestDir::new();
-        let kds = Kds::start(&t, "kds", "ok", &v.join(vcek), &v.join(chain));
+        let kds = Kds::start(&t, "ok", &v.join(vcek), &v.join(chain));
         let cache = t.path("cache");
         let run = fetch(&report, &cache, &kds, 2);
         let line = run.one_error_line();
