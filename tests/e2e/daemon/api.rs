@@ -317,13 +317,20 @@ fn sighup_remeasures_the_profile() {
 /// A TCP listener only when configured; it serves the same API.
 #[test]
 fn tcp_listener_when_configured() {
+    // Without `api.tcp` the daemon listens on no TCP socket at all.
+    let plain = Host::new("window_ms = 20");
+    let d = plain.start();
+    assert_eq!(tcp_listeners(d.pid()), 0, "a TCP listener without api.tcp");
+    drop(d);
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let host = Host::with_api("window_ms = 20", &format!("tcp = \"127.0.0.1:{port}\""));
-    let _d = host.start();
+    let d = host.start();
+    assert_eq!(tcp_listeners(d.pid()), 1);
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     use std::io::{Read, Write};
     s.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -333,6 +340,28 @@ fn tcp_listener_when_configured() {
     let a = super::parse_answer(&out).unwrap();
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["status"], "ok");
+}
+
+/// How many listening TCP sockets (IPv4 or IPv6) process `pid` holds: its socket fds
+/// matched by inode against the kernel's LISTEN entries.
+fn tcp_listeners(pid: u32) -> usize {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().into_owned();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| t.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.get(3) == Some(&"0A") && cols.get(9).is_some_and(|i| inodes.iter().any(|x| x == i))
+        })
+        .count()
 }
 
 /// With `[snp] source = "sim:DIR"` a batch carries a (simulated) SEV-SNP report
